@@ -1,0 +1,184 @@
+// Package urltracker holds the domain of the service: offers, webhook events,
+// link checks and their verdicts, and the actions taken on Trackier. The
+// packages below it (config, store, tracer, trackier, jobs, server) depend on
+// these types; this package depends on none of them.
+package urltracker
+
+import (
+	"errors"
+	"net/url"
+	"time"
+)
+
+// Version is the release of this build, set at link time with
+// -ldflags "-X github.com/urltracker/urltracker.Version=v1.2.3".
+var Version = "dev"
+
+// UserAgent is the default User-Agent the tracer identifies itself with.
+func UserAgent() string { return "urltracker/" + Version + " (+link-check)" }
+
+// Verdict is the judgement of one check on a link.
+type Verdict string
+
+// The verdicts a check can reach.
+const (
+	VerdictHealthy           Verdict = "healthy"
+	VerdictBroken            Verdict = "broken"
+	VerdictLoop              Verdict = "loop"
+	VerdictTooManyHops       Verdict = "too_many_hops"
+	VerdictTimeout           Verdict = "timeout"
+	VerdictUnexpectedLanding Verdict = "unexpected_landing"
+	VerdictBlocked           Verdict = "blocked"
+)
+
+// RedirectType says how one hop led to the next.
+type RedirectType string
+
+// The ways a hop can lead on, or end the chain.
+const (
+	RedirectHTTP       RedirectType = "http"
+	RedirectMeta       RedirectType = "meta"
+	RedirectJavaScript RedirectType = "javascript"
+	RedirectFinal      RedirectType = "final"
+	RedirectError      RedirectType = "error"
+)
+
+// Hop is one request in a redirect chain.
+type Hop struct {
+	URL          string            `json:"url"`
+	Status       int               `json:"status"`
+	RedirectType RedirectType      `json:"redirect_type"`
+	TimingMS     int64             `json:"timing_ms"`
+	Params       map[string]string `json:"params"`
+}
+
+// Check is one run of the tracer on a URL, with its chain of hops.
+type Check struct {
+	ID         int64     `json:"id,omitempty"`
+	OfferID    int64     `json:"offer_id,omitempty"`
+	StartedAt  time.Time `json:"started_at"`
+	DurationMS int64     `json:"duration_ms"`
+	Success    bool      `json:"success"`
+	Verdict    Verdict   `json:"verdict"`
+	FinalURL   string    `json:"final_url"`
+	Error      string    `json:"error"`
+	Chain      []Hop     `json:"chain"`
+	// LandingChanged is true when the final landing (scheme, host, path)
+	// differs from the one of the offer's previous healthy check.
+	LandingChanged  bool   `json:"landing_changed,omitempty"`
+	PreviousLanding string `json:"previous_landing,omitempty"`
+}
+
+// HopParams returns the query parameters of rawURL, first value of each.
+func HopParams(rawURL string) map[string]string {
+	params := map[string]string{}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return params
+	}
+	for k, v := range u.Query() {
+		if len(v) > 0 {
+			params[k] = v[0]
+		}
+	}
+	return params
+}
+
+// Offer is a link to watch.
+type Offer struct {
+	ID                    int64      `json:"id"`
+	Name                  string     `json:"name"`
+	URL                   string     `json:"url"`
+	ExpectedHost          string     `json:"expected_host"`
+	UpdateIntervalSeconds int        `json:"update_interval_seconds"`
+	Enabled               bool       `json:"enabled"`
+	CreatedAt             time.Time  `json:"created_at"`
+	UpdatedAt             time.Time  `json:"updated_at"`
+	Trackier              Trackier   `json:"trackier"`
+	Policy                Policy     `json:"policy"`
+	Stats                 OfferStats `json:"stats"`
+}
+
+// UpdateInterval is the offer's debounce period between two checks.
+func (o Offer) UpdateInterval() time.Duration {
+	return time.Duration(o.UpdateIntervalSeconds) * time.Second
+}
+
+// Trackier binds an offer to a Trackier campaign. APIKey is write-only: it is
+// stored but never serialised; APIKeySet tells whether one is stored.
+type Trackier struct {
+	APIBaseURL string `json:"api_base_url"`
+	APIKey     string `json:"-"`
+	APIKeySet  bool   `json:"api_key_set"`
+	CampaignID string `json:"campaign_id"`
+}
+
+// Policy says how checks turn into actions.
+type Policy struct {
+	PauseAfterFailures   int               `json:"pause_after_failures"`
+	ResumeAfterSuccesses int               `json:"resume_after_successes"`
+	UpdateDestination    bool              `json:"update_destination"`
+	DestinationParams    map[string]string `json:"destination_params"`
+	AlertURL             string            `json:"alert_url"`
+}
+
+// OfferStats are the counters kept per offer.
+type OfferStats struct {
+	WebhookCount  int64      `json:"webhook_count"`
+	CheckCount    int64      `json:"check_count"`
+	LastWebhookAt *time.Time `json:"last_webhook_at"`
+	LastCheckAt   *time.Time `json:"last_check_at"`
+	LastVerdict   Verdict    `json:"last_verdict"`
+}
+
+// Event is one received webhook.
+type Event struct {
+	ID         int64             `json:"id"`
+	OfferID    int64             `json:"offer_id"`
+	ReceivedAt time.Time         `json:"received_at"`
+	ClickID    string            `json:"click_id"`
+	CampaignID string            `json:"campaign_id"`
+	Payload    map[string]string `json:"payload"`
+	Outcome    EventOutcome      `json:"outcome"`
+}
+
+// EventOutcome says what urltracker did with a stored event.
+type EventOutcome string
+
+// The outcomes of an event.
+const (
+	OutcomeCheckScheduled EventOutcome = "check_scheduled"
+	OutcomeDebounced      EventOutcome = "debounced"
+	OutcomeOfferDisabled  EventOutcome = "offer_disabled"
+	OutcomeKillSwitchOff  EventOutcome = "kill_switch_off"
+)
+
+// Action is one outbound consequence of checks.
+type Action struct {
+	ID         int64     `json:"id"`
+	OfferID    int64     `json:"offer_id"`
+	Kind       string    `json:"kind"`
+	At         time.Time `json:"at"`
+	Success    bool      `json:"success"`
+	StatusCode int       `json:"status_code"`
+	Error      string    `json:"error"`
+	DurationMS int64     `json:"duration_ms"`
+}
+
+// Errors the storage layer returns, for handlers to map to status codes.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrConflict  = errors.New("conflict")
+	ErrDuplicate = errors.New("duplicate")
+)
+
+// FieldErrors maps a request field to what is wrong with it.
+type FieldErrors map[string]string
+
+func (e FieldErrors) Error() string {
+	msg := "invalid fields:"
+	for _, k := range sortedKeys(e) {
+		msg += " " + k + ": " + e[k] + ";"
+	}
+	return msg
+}
