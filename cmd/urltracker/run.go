@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/config"
+)
+
+const usage = `usage: urltracker <command> [flags]
+
+commands:
+  serve      run the service (webhooks, checks, admin API)
+  migrate    apply pending database migrations and exit
+  version    print the version
+
+configuration comes from URLTRACKER_* environment variables; see README.md.
+`
+
+// run is the whole program; main only calls it, so that tests can start
+// urltracker in-process with their own environment and output.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) < 2 {
+		fmt.Fprint(stderr, usage)
+		return exitWith(2, errors.New("missing command"))
+	}
+	cmd, rest := args[1], args[2:]
+	switch cmd {
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "urltracker", urltracker.Version)
+		return nil
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return exitWith(ExitConfig, err)
+	}
+	logger := newLogger(stdout, cfg.LogLevel).With("instance", cfg.Instance)
+	switch cmd {
+	case "serve":
+		return serve(ctx, cfg, rest, logger)
+	case "migrate":
+		return migrate(ctx, cfg, stdout)
+	default:
+		fmt.Fprint(stderr, usage)
+		return exitWith(2, fmt.Errorf("unknown command %q", cmd))
+	}
+}
+
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}

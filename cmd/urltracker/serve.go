@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/config"
+	"github.com/urltracker/urltracker/jobs"
+	"github.com/urltracker/urltracker/server"
+	"github.com/urltracker/urltracker/store"
+	"github.com/urltracker/urltracker/tracer"
+)
+
+func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logger) error {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(cfg.MemoryLimit)
+	}
+	adminToken, tokenFile, err := adminToken(cfg)
+	if err != nil {
+		return exitWith(ExitConfig, err)
+	}
+
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if len(applied) > 0 {
+		logger.Info("migrations applied", "migrations", applied)
+	}
+
+	trc := tracer.New(tracer.Config{
+		Timeout:             cfg.TraceTimeout,
+		HopTimeout:          cfg.HopTimeout,
+		MaxHops:             cfg.MaxHops,
+		AllowCIDRs:          cfg.TraceAllowCIDRs,
+		UserAgent:           cfg.UserAgent,
+		MaxMetaRefreshDelay: cfg.MaxMetaRefreshDelay,
+	})
+	runner := &jobs.Runner{DB: db, Tracer: trc, Logger: logger}
+	queue, err := jobs.NewQueue(db, runner, jobs.Options{
+		CheckConcurrency: cfg.CheckConcurrency,
+		JobTimeout:       cfg.TraceTimeout + 15*time.Second,
+		Logger:           logger.With("component", "river"),
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return exitWith(ExitConfig, fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err))
+	}
+	var draining atomic.Bool
+	srv := &http.Server{
+		Handler: server.NewServer(server.Deps{
+			DB: db, Queue: queue, Runner: runner, Tracer: trc, Logger: logger,
+			AdminToken: adminToken, PublicURL: cfg.PublicURL, Instance: cfg.Instance,
+			Now: time.Now, Draining: &draining,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// A triggered check may take the whole trace budget before answering.
+		WriteTimeout: cfg.TraceTimeout + 30*time.Second,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
+		ln.Close()
+		return fmt.Errorf("start job queue: %w", err)
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	attrs := []any{"version", urltracker.Version, "database", db.Dialect(), "addr", ln.Addr().String(), "public_url", cfg.PublicURL}
+	if tokenFile != "" {
+		attrs = append(attrs, "admin_token_file", tokenFile)
+	}
+	logger.Info("urltracker started", attrs...)
+
+	select {
+	case err := <-serveErr:
+		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		_ = queue.Stop(stopCtx)
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+
+	// Drain: fail readiness first so load balancers stop sending traffic,
+	// keep serving meanwhile, then let in-flight requests and jobs finish.
+	draining.Store(true)
+	logger.Info("shutting down: draining", "drain_delay", cfg.DrainDelay.String())
+	time.Sleep(cfg.DrainDelay)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		logger.Warn("http shutdown incomplete", "err", err)
+	}
+	if err := queue.Stop(shutdownCtx); err != nil {
+		logger.Warn("job queue stop incomplete; unfinished jobs will be retried", "err", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info("urltracker stopped")
+	return nil
+}
+
+// adminToken returns the configured admin token, or one generated on first
+// start and stored (mode 0600) beside the SQLite file. It returns the file's
+// path so that it can be logged; the token itself never is.
+func adminToken(cfg config.Config) (token, file string, err error) {
+	if cfg.AdminToken != "" {
+		return cfg.AdminToken, "", nil
+	}
+	if !cfg.IsSQLite() {
+		return "", "", &config.Error{Var: "URLTRACKER_ADMIN_TOKEN", Value: "", Allowed: "required with PostgreSQL, so that every instance of a fleet accepts the same token"}
+	}
+	file = filepath.Join(filepath.Dir(cfg.SQLitePath()), "urltracker.admin-token")
+	if b, err := os.ReadFile(file); err == nil {
+		if tok := strings.TrimSpace(string(b)); tok != "" {
+			return tok, file, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", "", fmt.Errorf("read admin token file %s: %w", file, err)
+	}
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	token = base64.RawURLEncoding.EncodeToString(raw)
+	if err := os.WriteFile(file, []byte(token+"\n"), 0o600); err != nil {
+		return "", "", fmt.Errorf("store generated admin token in %s: %w", file, err)
+	}
+	return token, file, nil
+}

@@ -1,0 +1,121 @@
+// Package jobs runs urltracker's background work on River: the debounced
+// link check per offer (and, later, Trackier actions and retention). The
+// webhook intake lives here too, because storing an event and enqueuing its
+// check job happen in one transaction.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/store"
+)
+
+// QueueChecks is the River queue of link checks.
+const QueueChecks = "checks"
+
+// CheckArgs asks for one check of an offer's link.
+type CheckArgs struct {
+	OfferID int64 `json:"offer_id"`
+}
+
+// Kind names the job in River's tables.
+func (CheckArgs) Kind() string { return "check_offer" }
+
+// checkInsertOpts makes the check job unique per offer and update interval:
+// this uniqueness, held in the shared database, is the fleet-wide debounce.
+func checkInsertOpts(interval time.Duration) *river.InsertOpts {
+	return &river.InsertOpts{
+		Queue:       QueueChecks,
+		MaxAttempts: 3,
+		UniqueOpts:  river.UniqueOpts{ByArgs: true, ByPeriod: interval},
+	}
+}
+
+// Options configure the job queue.
+type Options struct {
+	CheckConcurrency int
+	// JobTimeout bounds one check job; set it a little above the trace budget.
+	JobTimeout   time.Duration
+	PollInterval time.Duration
+	Logger       *slog.Logger
+}
+
+// Queue owns the River client: it inserts jobs and, once started, works them.
+type Queue struct {
+	client *river.Client[*sql.Tx]
+	db     *store.DB
+}
+
+// NewQueue builds the River client over db with the check worker.
+func NewQueue(db *store.DB, runner *Runner, opts Options) (*Queue, error) {
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &checkWorker{runner: runner})
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	client, err := river.NewClient(db.RiverDriver(), &river.Config{
+		Queues:            map[string]river.QueueConfig{QueueChecks: {MaxWorkers: opts.CheckConcurrency}},
+		Workers:           workers,
+		JobTimeout:        opts.JobTimeout,
+		FetchPollInterval: opts.PollInterval,
+		Logger:            logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	return &Queue{client: client, db: db}, nil
+}
+
+// Start begins working jobs until Stop.
+func (q *Queue) Start(ctx context.Context) error { return q.client.Start(ctx) }
+
+// Stop stops fetching new jobs and waits for running ones until ctx is done;
+// then it cancels them. Cancelled jobs are retried later by any instance.
+func (q *Queue) Stop(ctx context.Context) error {
+	err := q.client.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		cancelCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return q.client.StopAndCancel(cancelCtx)
+	}
+	return err
+}
+
+// ScheduleCheckTx enqueues a check of offer inside tx unless one is already
+// scheduled or done in the offer's current interval.
+func (q *Queue) ScheduleCheckTx(ctx context.Context, tx *sql.Tx, offer urltracker.Offer) (urltracker.EventOutcome, error) {
+	res, err := q.client.InsertTx(ctx, tx, CheckArgs{OfferID: offer.ID}, checkInsertOpts(offer.UpdateInterval()))
+	if err != nil {
+		return "", fmt.Errorf("enqueue check of offer %d: %w", offer.ID, err)
+	}
+	if res.UniqueSkippedAsDuplicate {
+		return urltracker.OutcomeDebounced, nil
+	}
+	return urltracker.OutcomeCheckScheduled, nil
+}
+
+type checkWorker struct {
+	river.WorkerDefaults[CheckArgs]
+	runner *Runner
+}
+
+func (w *checkWorker) Work(ctx context.Context, job *river.Job[CheckArgs]) error {
+	_, err := w.runner.Run(ctx, job.Args.OfferID)
+	switch {
+	case errors.Is(err, ErrKillSwitchOff), errors.Is(err, urltracker.ErrNotFound), errors.Is(err, ErrOfferDisabled):
+		// Nothing to do now; the next webhook schedules a new check.
+		return nil
+	case err != nil:
+		return err
+	}
+	return nil
+}

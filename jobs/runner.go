@@ -1,0 +1,96 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+
+	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/store"
+	"github.com/urltracker/urltracker/tracer"
+)
+
+// Errors for checks that were not run.
+var (
+	ErrKillSwitchOff = errors.New("automation is switched off by the kill switch")
+	ErrOfferDisabled = errors.New("offer is disabled")
+)
+
+// AfterCheckFunc runs inside the transaction that records a check, so that
+// the actions it decides are stored atomically with the check.
+type AfterCheckFunc func(ctx context.Context, tx *sql.Tx, offer urltracker.Offer, check urltracker.Check) error
+
+// Runner runs one check of an offer and records it. Both the check job and
+// the admin trigger endpoint use it.
+type Runner struct {
+	DB         *store.DB
+	Tracer     *tracer.Tracer
+	Logger     *slog.Logger
+	AfterCheck AfterCheckFunc
+}
+
+// Run checks the offer's link now, records the check with its chain and
+// returns it. It refuses while the kill switch is off.
+func (r *Runner) Run(ctx context.Context, offerID int64) (urltracker.Check, error) {
+	enabled, err := r.DB.KillSwitch(ctx)
+	if err != nil {
+		return urltracker.Check{}, err
+	}
+	if !enabled {
+		return urltracker.Check{}, ErrKillSwitchOff
+	}
+	offer, err := r.DB.Offer(ctx, offerID)
+	if err != nil {
+		return urltracker.Check{}, err
+	}
+	if !offer.Enabled {
+		return urltracker.Check{}, ErrOfferDisabled
+	}
+	check := r.Tracer.Trace(ctx, tracer.Request{URL: offer.URL, ExpectedHost: offer.ExpectedHost})
+	check.OfferID = offer.ID
+	if ctx.Err() != nil {
+		// Cut short by shutdown or the job timeout: River retries the job,
+		// and a half-run check must not count as the link's failure.
+		return check, fmt.Errorf("check of offer %d interrupted: %w", offer.ID, ctx.Err())
+	}
+	if check.Verdict == urltracker.VerdictHealthy {
+		prev, err := r.DB.LastHealthyCheck(ctx, offer.ID)
+		switch {
+		case err == nil:
+			if landing(prev.FinalURL) != landing(check.FinalURL) {
+				check.LandingChanged, check.PreviousLanding = true, prev.FinalURL
+			}
+		case !errors.Is(err, urltracker.ErrNotFound):
+			return check, err
+		}
+	}
+	err = r.DB.InTx(ctx, func(tx *sql.Tx) error {
+		if err := r.DB.SaveCheckTx(ctx, tx, &check); err != nil {
+			return err
+		}
+		if r.AfterCheck != nil {
+			return r.AfterCheck(ctx, tx, offer.Offer, check)
+		}
+		return nil
+	})
+	if err != nil {
+		return check, fmt.Errorf("record check of offer %d: %w", offer.ID, err)
+	}
+	r.Logger.Info("check done", "offer_id", offer.ID, "check_id", check.ID, "verdict", check.Verdict,
+		"hops", len(check.Chain), "duration_ms", check.DurationMS)
+	return check, nil
+}
+
+// landing is the part of a URL that identifies a landing page: scheme, host
+// and path, without the query, which carries per-click parameters.
+func landing(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + u.EscapedPath()
+}

@@ -1,0 +1,68 @@
+package urltracker
+
+import (
+	"net"
+	"net/url"
+	"strings"
+)
+
+// DefaultUpdateInterval is the debounce period of a new offer, in seconds.
+const DefaultUpdateInterval = 300
+
+// DefaultTrackierAPIBaseURL is Trackier's public API.
+const DefaultTrackierAPIBaseURL = "https://api.trackier.com"
+
+// Validate checks every field of an offer and says what is wrong with each.
+// It returns nil when the offer is valid.
+func (o Offer) Validate() FieldErrors {
+	fe := FieldErrors{}
+	if strings.TrimSpace(o.Name) == "" {
+		fe["name"] = "required"
+	} else if len(o.Name) > 200 {
+		fe["name"] = "at most 200 characters"
+	}
+	if msg := checkHTTPURL(o.URL); msg != "" {
+		fe["url"] = msg
+	}
+	if o.UpdateIntervalSeconds < 1 {
+		fe["update_interval_seconds"] = "must be at least 1"
+	} else if o.UpdateIntervalSeconds > 30*24*3600 {
+		fe["update_interval_seconds"] = "must be at most 2592000 (30 days)"
+	}
+	if h := o.ExpectedHost; h != "" {
+		if strings.ContainsAny(h, "/:?# ") || net.ParseIP(h) == nil && !strings.Contains(h, ".") && h != "localhost" {
+			fe["expected_host"] = "a host name such as shop.example.com, without scheme or path"
+		}
+	}
+	if o.Trackier.APIBaseURL != "" {
+		if msg := checkHTTPURL(o.Trackier.APIBaseURL); msg != "" {
+			fe["trackier.api_base_url"] = msg
+		}
+	}
+	if o.Policy.PauseAfterFailures < 0 {
+		fe["policy.pause_after_failures"] = "must be 0 (off) or more"
+	}
+	if o.Policy.ResumeAfterSuccesses < 0 {
+		fe["policy.resume_after_successes"] = "must be 0 (off) or more"
+	}
+	if o.Policy.AlertURL != "" {
+		if msg := checkHTTPURL(o.Policy.AlertURL); msg != "" {
+			fe["policy.alert_url"] = msg
+		}
+	}
+	if len(fe) == 0 {
+		return nil
+	}
+	return fe
+}
+
+func checkHTTPURL(raw string) string {
+	if strings.TrimSpace(raw) == "" {
+		return "required"
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "must be an absolute http:// or https:// URL"
+	}
+	return ""
+}

@@ -1,0 +1,129 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/urltracker/urltracker"
+)
+
+// maxJSONBody bounds every JSON request body.
+const maxJSONBody = 64 << 10
+
+// writeJSON is the one way handlers answer with JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// errorBody is the one error shape of the API.
+type errorBody struct {
+	Success bool                   `json:"success"`
+	Error   string                 `json:"error"`
+	Fields  urltracker.FieldErrors `json:"fields,omitempty"`
+}
+
+// writeError answers {"success":false,"error":msg}.
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, errorBody{Error: msg})
+}
+
+// writeFieldErrors answers 400 with a message per invalid field.
+func writeFieldErrors(w http.ResponseWriter, fe urltracker.FieldErrors) {
+	writeJSON(w, http.StatusBadRequest, errorBody{Error: fe.Error(), Fields: fe})
+}
+
+// decodeJSON reads a JSON object body of at most maxJSONBody bytes into v. It
+// writes the error answer itself and returns false on failure.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, ok := readBody(w, r, maxJSONBody)
+	if !ok {
+		return false
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		writeError(w, http.StatusBadRequest, "malformed JSON body: "+jsonErrorText(err))
+		return false
+	}
+	return true
+}
+
+// readBody reads at most limit bytes; a larger body is answered 413.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	if r.ContentLength > limit {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d KiB", limit>>10))
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d KiB", limit>>10))
+		} else {
+			writeError(w, http.StatusBadRequest, "could not read request body: "+err.Error())
+		}
+		return nil, false
+	}
+	return body, true
+}
+
+func jsonErrorText(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("%s at byte %d", syntax.Error(), syntax.Offset)
+	case errors.As(err, &typ):
+		if typ.Field != "" {
+			return fmt.Sprintf("field %q must be %s, not %s", typ.Field, typ.Type, typ.Value)
+		}
+		return fmt.Sprintf("expected %s, not %s", typ.Type, typ.Value)
+	}
+	return err.Error()
+}
+
+// pathID parses the {name} path value as a positive integer id.
+func pathID(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("%s must be a positive integer offer id", name))
+		return 0, false
+	}
+	return id, true
+}
+
+// listLimit reads ?limit= (default 50, 1 to 1000).
+func listLimit(w http.ResponseWriter, r *http.Request) (int, bool) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 50, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		writeError(w, http.StatusBadRequest, "limit must be an integer from 1 to 1000")
+		return 0, false
+	}
+	return n, true
+}
+
+// storeError maps a storage error to an answer.
+func storeError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, urltracker.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, urltracker.ErrConflict):
+		writeError(w, http.StatusConflict, err.Error())
+	default:
+		writeError(w, http.StatusServiceUnavailable, "storage unavailable, try again: "+err.Error())
+	}
+}
+
+func handleNotFound() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+	})
+}

@@ -1,0 +1,235 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/store"
+)
+
+// offerInput is the body of offer create and PATCH requests; nil fields are
+// left as they are (PATCH) or take their defaults (create).
+type offerInput struct {
+	Name                  *string            `json:"name"`
+	URL                   *string            `json:"url"`
+	ExpectedHost          *string            `json:"expected_host"`
+	UpdateIntervalSeconds *int               `json:"update_interval_seconds"`
+	Enabled               *bool              `json:"enabled"`
+	Trackier              *trackierInput     `json:"trackier"`
+	Policy                *urltracker.Policy `json:"policy"`
+}
+
+type trackierInput struct {
+	APIBaseURL *string `json:"api_base_url"`
+	APIKey     *string `json:"api_key"`
+	CampaignID *string `json:"campaign_id"`
+}
+
+// apply returns o changed by the fields present in in.
+func (in offerInput) apply(o urltracker.Offer) urltracker.Offer {
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = strings.TrimSpace(*src)
+		}
+	}
+	set(&o.Name, in.Name)
+	set(&o.URL, in.URL)
+	set(&o.ExpectedHost, in.ExpectedHost)
+	if in.UpdateIntervalSeconds != nil {
+		o.UpdateIntervalSeconds = *in.UpdateIntervalSeconds
+	}
+	if in.Enabled != nil {
+		o.Enabled = *in.Enabled
+	}
+	o.Trackier.APIKey = "" // write-only: empty keeps the stored key
+	if t := in.Trackier; t != nil {
+		set(&o.Trackier.APIBaseURL, t.APIBaseURL)
+		set(&o.Trackier.APIKey, t.APIKey)
+		set(&o.Trackier.CampaignID, t.CampaignID)
+	}
+	if in.Policy != nil {
+		o.Policy = *in.Policy
+	}
+	if o.Trackier.CampaignID != "" && o.Trackier.APIBaseURL == "" {
+		o.Trackier.APIBaseURL = urltracker.DefaultTrackierAPIBaseURL
+	}
+	o.ExpectedHost = strings.ToLower(o.ExpectedHost)
+	return o
+}
+
+// offerView is an offer as the API shows it, with its S2S push URL.
+type offerView struct {
+	urltracker.Offer
+	WebhookToken string `json:"webhook_token"`
+	WebhookURL   string `json:"webhook_url"`
+}
+
+func viewOffer(publicURL string, r store.OfferRecord) offerView {
+	return offerView{Offer: r.Offer, WebhookToken: r.WebhookToken, WebhookURL: WebhookURL(publicURL, r.WebhookToken)}
+}
+
+// WebhookURL is the S2S push URL to paste into Trackier: the token plus the
+// Trackier macros, left unescaped so that Trackier substitutes them.
+func WebhookURL(publicURL, token string) string {
+	var b strings.Builder
+	b.WriteString(publicURL)
+	b.WriteString("/api/trackier-webhook?token=")
+	b.WriteString(url.QueryEscape(token))
+	for _, m := range []string{"click_id", "campaign_id", "publisher_id", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10"} {
+		b.WriteString("&" + m + "={" + m + "}")
+	}
+	return b.String()
+}
+
+func handleOfferCreate(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in offerInput
+		if !decodeJSON(w, r, &in) {
+			return
+		}
+		o := in.apply(urltracker.Offer{UpdateIntervalSeconds: urltracker.DefaultUpdateInterval, Enabled: true})
+		if fe := o.Validate(); fe != nil {
+			writeFieldErrors(w, fe)
+			return
+		}
+		rec, err := d.DB.CreateOffer(r.Context(), o)
+		if err != nil {
+			if isConflict(err) {
+				writeFieldErrors(w, urltracker.FieldErrors{"name": "an offer with this name already exists"})
+				return
+			}
+			storeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, viewOffer(d.PublicURL, rec))
+	})
+}
+
+func handleOfferList(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit, ok := listLimit(w, r)
+		if !ok {
+			return
+		}
+		recs, err := d.DB.Offers(r.Context(), limit)
+		if err != nil {
+			storeError(w, err)
+			return
+		}
+		views := make([]offerView, len(recs))
+		for i, rec := range recs {
+			views[i] = viewOffer(d.PublicURL, rec)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"offers": views})
+	})
+}
+
+func handleOfferGet(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := pathID(w, r, "id")
+		if !ok {
+			return
+		}
+		rec, err := d.DB.Offer(r.Context(), id)
+		if err != nil {
+			storeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, viewOffer(d.PublicURL, rec))
+	})
+}
+
+func handleOfferPatch(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := pathID(w, r, "id")
+		if !ok {
+			return
+		}
+		var in offerInput
+		if !decodeJSON(w, r, &in) {
+			return
+		}
+		rec, err := d.DB.Offer(r.Context(), id)
+		if err != nil {
+			storeError(w, err)
+			return
+		}
+		o := in.apply(rec.Offer)
+		if fe := o.Validate(); fe != nil {
+			writeFieldErrors(w, fe)
+			return
+		}
+		rec, err = d.DB.UpdateOffer(r.Context(), o)
+		if err != nil {
+			if isConflict(err) {
+				writeFieldErrors(w, urltracker.FieldErrors{"name": "an offer with this name already exists"})
+				return
+			}
+			storeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, viewOffer(d.PublicURL, rec))
+	})
+}
+
+func handleOfferDelete(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := pathID(w, r, "id")
+		if !ok {
+			return
+		}
+		if err := d.DB.DeleteOffer(r.Context(), id, d.Instance); err != nil {
+			storeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"success": true, "deleted": id})
+	})
+}
+
+func handleOfferChecks(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := pathID(w, r, "id")
+		if !ok {
+			return
+		}
+		limit, ok := listLimit(w, r)
+		if !ok {
+			return
+		}
+		if _, err := d.DB.Offer(r.Context(), id); err != nil {
+			storeError(w, err)
+			return
+		}
+		checks, err := d.DB.Checks(r.Context(), id, limit)
+		if err != nil {
+			storeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"checks": checks})
+	})
+}
+
+func handleOfferEvents(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := pathID(w, r, "id")
+		if !ok {
+			return
+		}
+		limit, ok := listLimit(w, r)
+		if !ok {
+			return
+		}
+		if _, err := d.DB.Offer(r.Context(), id); err != nil {
+			storeError(w, err)
+			return
+		}
+		events, err := d.DB.Events(r.Context(), id, limit)
+		if err != nil {
+			storeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"events": events})
+	})
+}

@@ -1,0 +1,27 @@
+package server
+
+import "net/http"
+
+// addRoutes lists every route of the service.
+func addRoutes(mux *http.ServeMux, d Deps) {
+	admin := requireAdmin(d.AdminToken)
+
+	mux.Handle("GET /api/trackier-webhook", handleWebhook(d))
+	mux.Handle("POST /api/trackier-webhook", handleWebhook(d))
+	mux.Handle("GET /api/trackier-status", handleStatus(d))
+	mux.Handle("POST /api/trackier-emergency-toggle", admin(handleEmergencyToggle(d)))
+	mux.Handle("POST /api/trackier-trigger/{offerID}", admin(handleTrigger(d)))
+
+	mux.Handle("POST /api/offers", admin(handleOfferCreate(d)))
+	mux.Handle("GET /api/offers", admin(handleOfferList(d)))
+	mux.Handle("GET /api/offers/{id}", admin(handleOfferGet(d)))
+	mux.Handle("PATCH /api/offers/{id}", admin(handleOfferPatch(d)))
+	mux.Handle("DELETE /api/offers/{id}", admin(handleOfferDelete(d)))
+	mux.Handle("GET /api/offers/{id}/checks", admin(handleOfferChecks(d)))
+	mux.Handle("GET /api/offers/{id}/events", admin(handleOfferEvents(d)))
+
+	mux.Handle("GET /healthz", handleHealthz())
+	mux.Handle("GET /readyz", handleReadyz(d))
+
+	mux.Handle("/api/", handleNotFound())
+}

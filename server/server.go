@@ -1,0 +1,36 @@
+// Package server is urltracker's HTTP interface: the Trackier webhook, the
+// admin API, status, health and metrics. Every route is listed in routes.go.
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/urltracker/urltracker/jobs"
+	"github.com/urltracker/urltracker/store"
+	"github.com/urltracker/urltracker/tracer"
+)
+
+// Deps are everything the HTTP handlers use. All fields are required.
+type Deps struct {
+	DB         *store.DB
+	Queue      *jobs.Queue
+	Runner     *jobs.Runner
+	Tracer     *tracer.Tracer
+	Logger     *slog.Logger
+	AdminToken string
+	PublicURL  string
+	Instance   string
+	Now        func() time.Time
+	// Draining is set when shutdown begins; /readyz then answers 503.
+	Draining *atomic.Bool
+}
+
+// NewServer returns the HTTP handler of urltracker.
+func NewServer(d Deps) http.Handler {
+	mux := http.NewServeMux()
+	addRoutes(mux, d)
+	return requestLog(d.Logger, mux)
+}

@@ -1,0 +1,157 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/jobs"
+)
+
+type hourStats struct {
+	Webhooks    int64    `json:"webhooks"`
+	Checks      int64    `json:"checks"`
+	SuccessRate *float64 `json:"success_rate"`
+}
+
+type statusOffer struct {
+	ID            int64              `json:"id"`
+	OfferName     string             `json:"offer_name"`
+	Enabled       bool               `json:"enabled"`
+	WebhookCount  int64              `json:"webhook_count"`
+	CheckCount    int64              `json:"check_count"`
+	LastWebhookAt *time.Time         `json:"last_webhook_at"`
+	LastCheckAt   *time.Time         `json:"last_check_at"`
+	LastVerdict   urltracker.Verdict `json:"last_verdict"`
+}
+
+type statusAnswer struct {
+	Enabled       bool          `json:"enabled"`
+	ActiveOffers  int           `json:"active_offers"`
+	StatsLastHour hourStats     `json:"stats_last_hour"`
+	Instance      string        `json:"instance"`
+	Version       string        `json:"version"`
+	Offers        []statusOffer `json:"offers,omitempty"`
+}
+
+// handleStatus answers the public status; the admin token adds the offers.
+func handleStatus(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ans, err := buildStatus(r.Context(), d, isAdmin(r, d.AdminToken))
+		if err != nil {
+			storeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, ans)
+	})
+}
+
+func buildStatus(ctx context.Context, d Deps, withOffers bool) (statusAnswer, error) {
+	ans := statusAnswer{Instance: d.Instance, Version: urltracker.Version}
+	var err error
+	if ans.Enabled, err = d.DB.KillSwitch(ctx); err != nil {
+		return ans, err
+	}
+	if ans.ActiveOffers, err = d.DB.ActiveOfferCount(ctx); err != nil {
+		return ans, err
+	}
+	st, err := d.DB.LastHour(ctx)
+	if err != nil {
+		return ans, err
+	}
+	ans.StatsLastHour = hourStats{Webhooks: st.Webhooks, Checks: st.Checks, SuccessRate: st.SuccessRate}
+	if withOffers {
+		recs, err := d.DB.Offers(ctx, 1000)
+		if err != nil {
+			return ans, err
+		}
+		ans.Offers = []statusOffer{}
+		for _, o := range recs {
+			ans.Offers = append(ans.Offers, statusOffer{
+				ID: o.ID, OfferName: o.Name, Enabled: o.Enabled,
+				WebhookCount: o.Stats.WebhookCount, CheckCount: o.Stats.CheckCount,
+				LastWebhookAt: o.Stats.LastWebhookAt, LastCheckAt: o.Stats.LastCheckAt, LastVerdict: o.Stats.LastVerdict,
+			})
+		}
+	}
+	return ans, nil
+}
+
+// handleEmergencyToggle sets the fleet-wide kill switch.
+func handleEmergencyToggle(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		enabled, err := strconv.ParseBool(r.URL.Query().Get("enabled"))
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "enabled must be true (automation on) or false (stop all checks and actions)")
+			return
+		}
+		previous, err := d.DB.SetKillSwitch(r.Context(), enabled, d.Instance)
+		if err != nil {
+			storeError(w, err)
+			return
+		}
+		d.Logger.Warn("kill switch set", "previous_state", previous, "current_state", enabled)
+		writeJSON(w, http.StatusOK, map[string]any{
+			"success":        true,
+			"previous_state": previous,
+			"current_state":  enabled,
+			"changed_at":     d.Now().UTC(),
+			"instance":       d.Instance,
+		})
+	})
+}
+
+// handleTrigger runs a check now, past the debounce, and answers the Check.
+func handleTrigger(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := pathID(w, r, "offerID")
+		if !ok {
+			return
+		}
+		check, err := d.Runner.Run(r.Context(), id)
+		switch {
+		case errors.Is(err, jobs.ErrKillSwitchOff):
+			writeError(w, http.StatusForbidden, "the kill switch is off: turn automation back on with POST /api/trackier-emergency-toggle?enabled=true")
+		case errors.Is(err, jobs.ErrOfferDisabled):
+			writeError(w, http.StatusConflict, "offer is disabled: enable it to check it")
+		case err != nil:
+			storeError(w, err)
+		default:
+			writeJSON(w, http.StatusOK, check)
+		}
+	})
+}
+
+func handleHealthz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+	})
+}
+
+// handleReadyz says whether this instance should get traffic: database
+// reachable, migrations applied, not draining.
+func handleReadyz(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d.Draining != nil && d.Draining.Load() {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reason": "draining"})
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := d.DB.Ping(ctx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reason": "database unreachable: " + err.Error()})
+			return
+		}
+		st, err := d.DB.Status(ctx)
+		if err != nil || len(st.Pending) > 0 || st.RiverPending {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reason": "migrations pending: run urltracker migrate"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ready": true, "instance": d.Instance})
+	})
+}
+
+func isConflict(err error) bool { return errors.Is(err, urltracker.ErrConflict) }

@@ -1,0 +1,114 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/urltracker/urltracker"
+)
+
+// SaveCheckTx records a check and updates the offer's counters inside tx, so
+// that a caller can decide and enqueue actions in the same transaction.
+func (db *DB) SaveCheckTx(ctx context.Context, tx *sql.Tx, c *urltracker.Check) error {
+	chain, err := json.Marshal(c.Chain)
+	if err != nil {
+		return fmt.Errorf("encode chain: %w", err)
+	}
+	err = tx.QueryRowContext(ctx, db.q(`INSERT INTO checks (offer_id, started_at, duration_ms, success, verdict, final_url, error, chain,
+		landing_changed, previous_landing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		c.OfferID, micros(c.StartedAt), c.DurationMS, c.Success, string(c.Verdict), c.FinalURL, c.Error, string(chain),
+		c.LandingChanged, c.PreviousLanding).Scan(&c.ID)
+	if err != nil {
+		return fmt.Errorf("insert check for offer %d: %w", c.OfferID, err)
+	}
+	_, err = tx.ExecContext(ctx, db.q(`UPDATE offer_counters SET check_count = check_count + 1, last_check_at = ?, last_verdict = ?
+		WHERE offer_id = ?`), micros(c.StartedAt), string(c.Verdict), c.OfferID)
+	if err != nil {
+		return fmt.Errorf("count check for offer %d: %w", c.OfferID, err)
+	}
+	return nil
+}
+
+// SaveCheck records a check on its own.
+func (db *DB) SaveCheck(ctx context.Context, c *urltracker.Check) error {
+	return db.InTx(ctx, func(tx *sql.Tx) error { return db.SaveCheckTx(ctx, tx, c) })
+}
+
+const checkColumns = `id, offer_id, started_at, duration_ms, success, verdict, final_url, error, chain, landing_changed, previous_landing`
+
+func scanCheck(s scanner) (urltracker.Check, error) {
+	var c urltracker.Check
+	var started int64
+	var verdict, chain string
+	err := s.Scan(&c.ID, &c.OfferID, &started, &c.DurationMS, &c.Success, &verdict, &c.FinalURL, &c.Error, &chain,
+		&c.LandingChanged, &c.PreviousLanding)
+	if err != nil {
+		return c, err
+	}
+	c.StartedAt, c.Verdict = fromMicros(started), urltracker.Verdict(verdict)
+	if err := json.Unmarshal([]byte(chain), &c.Chain); err != nil {
+		return c, fmt.Errorf("check %d: decode chain: %w", c.ID, err)
+	}
+	return c, nil
+}
+
+// Checks lists an offer's checks, newest first.
+func (db *DB) Checks(ctx context.Context, offerID int64, limit int) ([]urltracker.Check, error) {
+	rows, err := db.sql.QueryContext(ctx, db.q(`SELECT `+checkColumns+` FROM checks WHERE offer_id = ? ORDER BY id DESC LIMIT ?`), offerID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list checks of offer %d: %w", offerID, err)
+	}
+	defer rows.Close()
+	checks := []urltracker.Check{}
+	for rows.Next() {
+		c, err := scanCheck(rows)
+		if err != nil {
+			return nil, err
+		}
+		checks = append(checks, c)
+	}
+	return checks, rows.Err()
+}
+
+// LastHealthyCheck returns the offer's newest healthy check, or ErrNotFound.
+func (db *DB) LastHealthyCheck(ctx context.Context, offerID int64) (urltracker.Check, error) {
+	c, err := scanCheck(db.sql.QueryRowContext(ctx, db.q(`SELECT `+checkColumns+` FROM checks
+		WHERE offer_id = ? AND verdict = ? ORDER BY id DESC LIMIT 1`), offerID, string(urltracker.VerdictHealthy)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, urltracker.ErrNotFound
+	}
+	return c, err
+}
+
+// HourStats are the fleet-wide figures of the last hour.
+type HourStats struct {
+	Webhooks    int64
+	Checks      int64
+	Successes   int64
+	SuccessRate *float64
+}
+
+// StatsSince counts webhooks and checks received since the given time.
+func (db *DB) StatsSince(ctx context.Context, since int64) (HourStats, error) {
+	var s HourStats
+	if err := db.sql.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM events WHERE received_at >= ?`), since).Scan(&s.Webhooks); err != nil {
+		return s, fmt.Errorf("count webhooks: %w", err)
+	}
+	if err := db.sql.QueryRowContext(ctx, db.q(`SELECT COUNT(*), COALESCE(SUM(CASE WHEN success THEN 1 ELSE 0 END), 0)
+		FROM checks WHERE started_at >= ?`), since).Scan(&s.Checks, &s.Successes); err != nil {
+		return s, fmt.Errorf("count checks: %w", err)
+	}
+	if s.Checks > 0 {
+		rate := float64(s.Successes) / float64(s.Checks)
+		s.SuccessRate = &rate
+	}
+	return s, nil
+}
+
+// LastHour counts webhooks and checks of the last hour.
+func (db *DB) LastHour(ctx context.Context) (HourStats, error) {
+	return db.StatsSince(ctx, micros(db.now().Add(-hour)))
+}

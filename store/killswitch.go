@@ -1,0 +1,94 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+const hour = time.Hour
+
+// killSwitchMaxAge bounds how stale an instance's view of the kill switch may
+// be: a toggle on any instance is seen by every instance within this time.
+const killSwitchMaxAge = time.Second
+
+// KillSwitch reports whether outbound automation is enabled, from a cache
+// at most one second old.
+func (db *DB) KillSwitch(ctx context.Context) (bool, error) {
+	db.killMu.Lock()
+	defer db.killMu.Unlock()
+	now := db.now()
+	if !db.killReadAt.IsZero() && now.Sub(db.killReadAt) < killSwitchMaxAge {
+		return db.killEnabled, nil
+	}
+	var enabled bool
+	if err := db.sql.QueryRowContext(ctx, `SELECT enabled FROM kill_switch WHERE id = 1`).Scan(&enabled); err != nil {
+		return false, fmt.Errorf("read kill switch: %w", err)
+	}
+	db.killEnabled, db.killReadAt = enabled, now
+	return enabled, nil
+}
+
+// SetKillSwitch stores the kill switch state and audits the change. It
+// returns the state before the change.
+func (db *DB) SetKillSwitch(ctx context.Context, enabled bool, instance string) (previous bool, err error) {
+	err = db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT enabled FROM kill_switch WHERE id = 1`).Scan(&previous); err != nil {
+			return fmt.Errorf("read kill switch: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, db.q(`UPDATE kill_switch SET enabled = ?, updated_at = ?, updated_by = ? WHERE id = 1`),
+			enabled, micros(db.now()), instance); err != nil {
+			return fmt.Errorf("set kill switch: %w", err)
+		}
+		detail, _ := json.Marshal(map[string]bool{"previous": previous, "enabled": enabled})
+		return db.auditTx(ctx, tx, instance, "kill_switch", string(detail))
+	})
+	if err != nil {
+		return previous, err
+	}
+	db.killMu.Lock()
+	db.killEnabled, db.killReadAt = enabled, db.now()
+	db.killMu.Unlock()
+	return previous, nil
+}
+
+// AuditEntry is one row of the audit log.
+type AuditEntry struct {
+	ID       int64           `json:"id"`
+	At       time.Time       `json:"at"`
+	Instance string          `json:"instance"`
+	Action   string          `json:"action"`
+	Detail   json.RawMessage `json:"detail"`
+}
+
+// AuditLog lists audit entries, newest first.
+func (db *DB) AuditLog(ctx context.Context, limit int) ([]AuditEntry, error) {
+	rows, err := db.sql.QueryContext(ctx, db.q(`SELECT id, at, instance, action, detail FROM audit_log ORDER BY id DESC LIMIT ?`), limit)
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	defer rows.Close()
+	entries := []AuditEntry{}
+	for rows.Next() {
+		var e AuditEntry
+		var at int64
+		var detail string
+		if err := rows.Scan(&e.ID, &at, &e.Instance, &e.Action, &detail); err != nil {
+			return nil, err
+		}
+		e.At, e.Detail = fromMicros(at), json.RawMessage(detail)
+		entries = append(entries, e)
+	}
+	return entries, rows.Err()
+}
+
+func (db *DB) auditTx(ctx context.Context, tx *sql.Tx, instance, action, detail string) error {
+	_, err := tx.ExecContext(ctx, db.q(`INSERT INTO audit_log (at, instance, action, detail) VALUES (?, ?, ?, ?)`),
+		micros(db.now()), instance, action, detail)
+	if err != nil {
+		return fmt.Errorf("write audit log: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,229 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/riverqueue/river/rivermigrate"
+)
+
+//go:embed migrations/*.sql migrations/checksums.txt
+var migrationFS embed.FS
+
+// Migration is one embedded, versioned schema change.
+type Migration struct {
+	Version  int
+	Name     string
+	SQL      string
+	Checksum string
+}
+
+// Migrations lists the embedded migrations in version order.
+func Migrations() ([]Migration, error) {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []Migration
+	for _, path := range names {
+		name := strings.TrimPrefix(path, "migrations/")
+		version, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: name must start with a number", name)
+		}
+		body, err := migrationFS.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(body)
+		ms = append(ms, Migration{Version: version, Name: name, SQL: string(body), Checksum: hex.EncodeToString(sum[:])})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
+	return ms, nil
+}
+
+// ReleasedChecksums reads migrations/checksums.txt: file name → SHA-256.
+func ReleasedChecksums() (map[string]string, error) {
+	body, err := migrationFS.ReadFile("migrations/checksums.txt")
+	if err != nil {
+		return nil, err
+	}
+	sums := map[string]string{}
+	for _, line := range strings.Split(string(body), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		sum, name, ok := strings.Cut(line, "  ")
+		if !ok {
+			return nil, fmt.Errorf("checksums.txt: malformed line %q", line)
+		}
+		sums[name] = sum
+	}
+	return sums, nil
+}
+
+// MigrationStatus says which migrations are applied and which are pending.
+type MigrationStatus struct {
+	Applied []int `json:"applied"`
+	Pending []int `json:"pending"`
+	// RiverPending is true when the job queue's own tables need migrating.
+	RiverPending bool `json:"river_pending"`
+}
+
+// Status reports applied and pending migrations without changing anything.
+func (db *DB) Status(ctx context.Context) (MigrationStatus, error) {
+	var st MigrationStatus
+	ms, err := Migrations()
+	if err != nil {
+		return st, err
+	}
+	applied, err := db.appliedVersions(ctx)
+	if err != nil {
+		return st, err
+	}
+	for _, m := range ms {
+		if _, ok := applied[m.Version]; ok {
+			st.Applied = append(st.Applied, m.Version)
+		} else {
+			st.Pending = append(st.Pending, m.Version)
+		}
+	}
+	migrator, err := rivermigrate.New(db.RiverDriver(), nil)
+	if err != nil {
+		return st, fmt.Errorf("river migrator: %w", err)
+	}
+	existing, err := migrator.ExistingVersions(ctx)
+	if err != nil {
+		// No river_migration table yet: everything is pending.
+		st.RiverPending = true
+		return st, nil //nolint:nilerr // a missing table is the pending state
+	}
+	st.RiverPending = len(existing) < len(migrator.AllVersions())
+	return st, nil
+}
+
+// Migrate applies pending migrations of urltracker and of the job queue. It
+// is safe to call from several instances at once: on PostgreSQL an advisory
+// lock lets one apply them while the others wait.
+func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
+	unlock, err := db.lockMigrations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY,
+		name TEXT NOT NULL,
+		checksum TEXT NOT NULL,
+		applied_at BIGINT NOT NULL)`); err != nil {
+		return nil, fmt.Errorf("create schema_migrations: %w", err)
+	}
+	ms, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	done, err := db.appliedVersions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		if sum, ok := done[m.Version]; ok {
+			if sum != m.Checksum {
+				return applied, fmt.Errorf("migration %s was changed after it was applied (checksum %s, applied %s): migrations are append-only", m.Name, m.Checksum[:12], sum[:12])
+			}
+			continue
+		}
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, db.dialectSQL(m.SQL)); err != nil {
+				return fmt.Errorf("apply migration %s: %w", m.Name, err)
+			}
+			_, err := tx.ExecContext(ctx, db.q(`INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)`),
+				m.Version, m.Name, m.Checksum, micros(db.now()))
+			return err
+		})
+		if err != nil {
+			return applied, err
+		}
+		applied = append(applied, m.Name)
+	}
+
+	migrator, err := rivermigrate.New(db.RiverDriver(), nil)
+	if err != nil {
+		return applied, fmt.Errorf("river migrator: %w", err)
+	}
+	res, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return applied, fmt.Errorf("migrate job queue tables: %w", err)
+	}
+	for _, v := range res.Versions {
+		applied = append(applied, fmt.Sprintf("river %03d_%s", v.Version, v.Name))
+	}
+	return applied, nil
+}
+
+func (db *DB) appliedVersions(ctx context.Context) (map[int]string, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT version, checksum FROM schema_migrations`)
+	if err != nil {
+		if db.isMissingTable(err) {
+			return map[int]string{}, nil
+		}
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	defer rows.Close()
+	done := map[int]string{}
+	for rows.Next() {
+		var v int
+		var sum string
+		if err := rows.Scan(&v, &sum); err != nil {
+			return nil, err
+		}
+		done[v] = sum
+	}
+	return done, rows.Err()
+}
+
+func (db *DB) isMissingTable(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "no such table") || strings.Contains(msg, "does not exist")
+}
+
+// dialectSQL fills the dialect-specific tokens of a migration.
+func (db *DB) dialectSQL(s string) string {
+	pk := "INTEGER PRIMARY KEY"
+	if db.dialect == Postgres {
+		pk = "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
+	}
+	return strings.ReplaceAll(s, "{{pk}}", pk)
+}
+
+// lockMigrations serialises migrations across instances. SQLite needs no
+// lock: its single connection and file lock already serialise writers.
+func (db *DB) lockMigrations(ctx context.Context) (func(), error) {
+	if db.dialect != Postgres {
+		return func() {}, nil
+	}
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migration lock: %w", err)
+	}
+	// An arbitrary constant shared by every urltracker instance.
+	const lockID = 7_261_932_004
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, lockID); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("migration lock: %w", err)
+	}
+	return func() {
+		_, _ = conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, lockID)
+		conn.Close()
+	}, nil
+}

@@ -1,0 +1,187 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/urltracker/urltracker"
+)
+
+// NewToken returns an unguessable URL-safe token of 192 random bits.
+func NewToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+const offerColumns = `o.id, o.name, o.url, o.expected_host, o.update_interval_seconds, o.enabled,
+	o.trackier_api_base_url, o.trackier_api_key, o.trackier_campaign_id, o.policy, o.created_at, o.updated_at,
+	COALESCE(c.webhook_count, 0), COALESCE(c.check_count, 0), c.last_webhook_at, c.last_check_at, COALESCE(c.last_verdict, ''),
+	COALESCE((SELECT t.token FROM webhook_tokens t WHERE t.offer_id = o.id ORDER BY t.created_at, t.token LIMIT 1), '')`
+
+const offerFrom = ` FROM offers o LEFT JOIN offer_counters c ON c.offer_id = o.id`
+
+// OfferRecord is an offer as stored, with its first webhook token.
+type OfferRecord struct {
+	urltracker.Offer
+	WebhookToken string
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanOffer(s scanner) (OfferRecord, error) {
+	var r OfferRecord
+	var policy string
+	var created, updated int64
+	var lastWebhook, lastCheck sql.NullInt64
+	var verdict string
+	err := s.Scan(&r.ID, &r.Name, &r.URL, &r.ExpectedHost, &r.UpdateIntervalSeconds, &r.Enabled,
+		&r.Trackier.APIBaseURL, &r.Trackier.APIKey, &r.Trackier.CampaignID, &policy, &created, &updated,
+		&r.Stats.WebhookCount, &r.Stats.CheckCount, &lastWebhook, &lastCheck, &verdict, &r.WebhookToken)
+	if err != nil {
+		return r, err
+	}
+	r.Trackier.APIKeySet = r.Trackier.APIKey != ""
+	r.CreatedAt, r.UpdatedAt = fromMicros(created), fromMicros(updated)
+	r.Stats.LastWebhookAt, r.Stats.LastCheckAt = fromNullMicros(lastWebhook), fromNullMicros(lastCheck)
+	r.Stats.LastVerdict = urltracker.Verdict(verdict)
+	if err := json.Unmarshal([]byte(policy), &r.Policy); err != nil {
+		return r, fmt.Errorf("offer %d: decode policy: %w", r.ID, err)
+	}
+	return r, nil
+}
+
+// CreateOffer stores a new offer with a fresh webhook token.
+func (db *DB) CreateOffer(ctx context.Context, o urltracker.Offer) (OfferRecord, error) {
+	policy, err := json.Marshal(o.Policy)
+	if err != nil {
+		return OfferRecord{}, err
+	}
+	now := micros(db.now())
+	var id int64
+	err = db.InTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, db.q(`INSERT INTO offers (name, url, expected_host, update_interval_seconds, enabled,
+			trackier_api_base_url, trackier_api_key, trackier_campaign_id, policy, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			o.Name, o.URL, o.ExpectedHost, o.UpdateIntervalSeconds, o.Enabled,
+			o.Trackier.APIBaseURL, o.Trackier.APIKey, o.Trackier.CampaignID, string(policy), now, now).Scan(&id)
+		if err != nil {
+			return db.mapConstraint(err)
+		}
+		if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO offer_counters (offer_id) VALUES (?)`), id); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, db.q(`INSERT INTO webhook_tokens (token, offer_id, created_at) VALUES (?, ?, ?)`), NewToken(), id, now)
+		return err
+	})
+	if err != nil {
+		return OfferRecord{}, fmt.Errorf("create offer %q: %w", o.Name, err)
+	}
+	return db.Offer(ctx, id)
+}
+
+// Offer loads one offer.
+func (db *DB) Offer(ctx context.Context, id int64) (OfferRecord, error) {
+	r, err := scanOffer(db.sql.QueryRowContext(ctx, db.q(`SELECT `+offerColumns+offerFrom+` WHERE o.id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("offer %d: %w", id, urltracker.ErrNotFound)
+	}
+	if err != nil {
+		return r, fmt.Errorf("load offer %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// OfferByToken finds the offer a webhook token belongs to.
+func (db *DB) OfferByToken(ctx context.Context, token string) (OfferRecord, error) {
+	r, err := scanOffer(db.sql.QueryRowContext(ctx, db.q(`SELECT `+offerColumns+offerFrom+
+		` JOIN webhook_tokens wt ON wt.offer_id = o.id WHERE wt.token = ?`), token))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("webhook token: %w", urltracker.ErrNotFound)
+	}
+	if err != nil {
+		return r, fmt.Errorf("load offer by token: %w", err)
+	}
+	return r, nil
+}
+
+// Offers lists offers, newest first.
+func (db *DB) Offers(ctx context.Context, limit int) ([]OfferRecord, error) {
+	rows, err := db.sql.QueryContext(ctx, db.q(`SELECT `+offerColumns+offerFrom+` ORDER BY o.id DESC LIMIT ?`), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list offers: %w", err)
+	}
+	defer rows.Close()
+	offers := []OfferRecord{}
+	for rows.Next() {
+		r, err := scanOffer(rows)
+		if err != nil {
+			return nil, err
+		}
+		offers = append(offers, r)
+	}
+	return offers, rows.Err()
+}
+
+// UpdateOffer replaces the editable fields of an offer. An empty APIKey keeps
+// the stored key, since the key is write-only and clients never see it.
+func (db *DB) UpdateOffer(ctx context.Context, o urltracker.Offer) (OfferRecord, error) {
+	policy, err := json.Marshal(o.Policy)
+	if err != nil {
+		return OfferRecord{}, err
+	}
+	res, err := db.sql.ExecContext(ctx, db.q(`UPDATE offers SET name = ?, url = ?, expected_host = ?, update_interval_seconds = ?,
+		enabled = ?, trackier_api_base_url = ?, trackier_api_key = CASE WHEN ? = '' THEN trackier_api_key ELSE ? END,
+		trackier_campaign_id = ?, policy = ?, updated_at = ? WHERE id = ?`),
+		o.Name, o.URL, o.ExpectedHost, o.UpdateIntervalSeconds, o.Enabled, o.Trackier.APIBaseURL,
+		o.Trackier.APIKey, o.Trackier.APIKey, o.Trackier.CampaignID, string(policy), micros(db.now()), o.ID)
+	if err != nil {
+		return OfferRecord{}, fmt.Errorf("update offer %d: %w", o.ID, db.mapConstraint(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return OfferRecord{}, fmt.Errorf("offer %d: %w", o.ID, urltracker.ErrNotFound)
+	}
+	return db.Offer(ctx, o.ID)
+}
+
+// DeleteOffer removes an offer with its tokens, events and checks, and
+// records the deletion in the audit log.
+func (db *DB) DeleteOffer(ctx context.Context, id int64, instance string) error {
+	return db.InTx(ctx, func(tx *sql.Tx) error {
+		var name string
+		err := tx.QueryRowContext(ctx, db.q(`DELETE FROM offers WHERE id = ? RETURNING name`), id).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("offer %d: %w", id, urltracker.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("delete offer %d: %w", id, err)
+		}
+		detail, _ := json.Marshal(map[string]any{"offer_id": id, "name": name})
+		return db.auditTx(ctx, tx, instance, "offer_deleted", string(detail))
+	})
+}
+
+// ActiveOfferCount counts enabled offers.
+func (db *DB) ActiveOfferCount(ctx context.Context) (int, error) {
+	var n int
+	err := db.sql.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM offers WHERE enabled = ?`), true).Scan(&n)
+	return n, err
+}
+
+// mapConstraint turns a unique-constraint violation into ErrConflict.
+func (db *DB) mapConstraint(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "duplicate key value") || strings.Contains(msg, "SQLSTATE 23505") {
+		return fmt.Errorf("%w: %v", urltracker.ErrConflict, err)
+	}
+	return err
+}
