@@ -1,0 +1,156 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/urltracker/urltracker"
+)
+
+func TestIngestEvent(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		ctx := context.Background()
+		db := openDB(t, backend)
+		offer := createOffer(t, db, "ingest")
+		at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+		tests := []struct {
+			clickID       string
+			wantDuplicate bool
+		}{
+			{"click-1", false},
+			{"click-2", false},
+			{"click-1", true}, // Trackier redelivered
+			{"", false},       // no click id: never a duplicate
+			{"", false},
+			{"click-2", true},
+		}
+		ids := map[string]int64{}
+		for i, tt := range tests {
+			e := urltracker.Event{
+				OfferID: offer.ID, ReceivedAt: at.Add(time.Duration(i) * time.Second), ClickID: tt.clickID,
+				CampaignID: "7", Payload: map[string]string{"click_id": tt.clickID, "p1": "x"}, Outcome: urltracker.OutcomeDebounced,
+			}
+			res, err := db.IngestEvent(ctx, e, nil)
+			if err != nil {
+				t.Fatalf("event %d: %v", i, err)
+			}
+			if res.Duplicate != tt.wantDuplicate {
+				t.Errorf("event %d (click %q): duplicate = %v, want %v", i, tt.clickID, res.Duplicate, tt.wantDuplicate)
+			}
+			if tt.wantDuplicate && res.EventID != ids[tt.clickID] {
+				t.Errorf("duplicate of %q answered event %d, want the stored event %d", tt.clickID, res.EventID, ids[tt.clickID])
+			}
+			if tt.clickID != "" && !tt.wantDuplicate {
+				ids[tt.clickID] = res.EventID
+			}
+		}
+
+		events, err := db.Events(ctx, offer.ID, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(events) != 4 {
+			t.Fatalf("%d events stored, want 4 (duplicates stored once)", len(events))
+		}
+		if events[0].ID < events[1].ID {
+			t.Error("events are not listed newest first")
+		}
+		last := events[len(events)-1]
+		if last.ClickID != "click-1" || last.CampaignID != "7" || last.Payload["p1"] != "x" || !last.ReceivedAt.Equal(at) {
+			t.Errorf("first event read back as %+v", last)
+		}
+		got, _ := db.Offer(ctx, offer.ID)
+		if got.Stats.WebhookCount != 4 || got.Stats.LastWebhookAt == nil || !got.Stats.LastWebhookAt.Equal(at.Add(4*time.Second)) {
+			t.Errorf("offer stats %+v, want 4 webhooks, the last at %s", got.Stats, at.Add(4*time.Second))
+		}
+	})
+}
+
+// TestIngestRollsBackWithSchedule checks that a failing schedule step stores
+// nothing, and that the outcome it decides is stored with the event.
+func TestIngestRollsBackWithSchedule(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		ctx := context.Background()
+		db := openDB(t, backend)
+		offer := createOffer(t, db, "rollback")
+		e := urltracker.Event{OfferID: offer.ID, ReceivedAt: time.Now(), ClickID: "c", Payload: map[string]string{}}
+
+		boom := errors.New("queue unavailable")
+		if _, err := db.IngestEvent(ctx, e, func(*sql.Tx) (urltracker.EventOutcome, error) { return "", boom }); !errors.Is(err, boom) {
+			t.Fatalf("IngestEvent error = %v, want the schedule error", err)
+		}
+		if events, _ := db.Events(ctx, offer.ID, 10); len(events) != 0 {
+			t.Fatalf("%d events stored although scheduling failed", len(events))
+		}
+		res, err := db.IngestEvent(ctx, e, func(*sql.Tx) (urltracker.EventOutcome, error) { return urltracker.OutcomeCheckScheduled, nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Outcome != urltracker.OutcomeCheckScheduled {
+			t.Errorf("outcome %q, want check_scheduled", res.Outcome)
+		}
+		events, _ := db.Events(ctx, offer.ID, 10)
+		if len(events) != 1 || events[0].Outcome != urltracker.OutcomeCheckScheduled {
+			t.Errorf("stored events %+v, want one with outcome check_scheduled", events)
+		}
+	})
+}
+
+// TestIngestConcurrently stores the same clicks from many goroutines at once,
+// as several instances receiving Trackier's retries would: each click is
+// stored once and the counter matches the stored events.
+func TestIngestConcurrently(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		ctx := context.Background()
+		db := openDB(t, backend)
+		offer := createOffer(t, db, "busy")
+
+		const workers, clicks, anonymous = 8, 40, 5
+		var wg sync.WaitGroup
+		errs := make(chan error, workers*(clicks+anonymous))
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range clicks + anonymous {
+					clickID := ""
+					if i < clicks {
+						clickID = fmt.Sprintf("click-%d", (i+w*5)%clicks) // every worker sends every click, in another order
+					}
+					e := urltracker.Event{OfferID: offer.ID, ReceivedAt: time.Now(), ClickID: clickID, Payload: map[string]string{"click_id": clickID}}
+					if _, err := db.IngestEvent(ctx, e, nil); err != nil {
+						errs <- err
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+
+		want := clicks + workers*anonymous
+		events, err := db.Events(ctx, offer.ID, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(events) != want {
+			t.Errorf("%d events stored, want %d", len(events), want)
+		}
+		rec, _ := db.Offer(ctx, offer.ID)
+		if rec.Stats.WebhookCount != int64(want) {
+			t.Errorf("webhook_count = %d, want %d", rec.Stats.WebhookCount, want)
+		}
+		stats, _ := db.LastHour(ctx)
+		if stats.Webhooks != int64(want) {
+			t.Errorf("webhooks in the last hour = %d, want %d", stats.Webhooks, want)
+		}
+	})
+}
