@@ -43,3 +43,6 @@ func New(cfg Config) *Tracer {
 func (t *Tracer) Trace(ctx context.Context, req Request) urltracker.Check {
 	return urltracker.Check{StartedAt: time.Now(), Verdict: urltracker.VerdictBroken, Error: "not implemented"}
 }
+
+// CloseIdleConnections closes the kept-alive connections of the tracer.
+func (t *Tracer) CloseIdleConnections() {}
