@@ -444,7 +444,9 @@ func TestBodyCap(t *testing.T) {
 	meta := `<meta http-equiv="refresh" content="0;url=/final">`
 	mux := http.NewServeMux()
 	mux.HandleFunc("/late", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "<html><body>"+filler+meta) })
-	mux.HandleFunc("/early", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "<html><head>"+meta+"</head><body>"+filler) })
+	mux.HandleFunc("/early", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "<html><head>"+meta+"</head><body>"+filler)
+	})
 	mux.HandleFunc("/endless", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		for r.Context().Err() == nil {
@@ -500,10 +502,10 @@ func TestNonUTF8Page(t *testing.T) {
 // TestFiveHopChain records every hop of a 4-redirect chain and its landing.
 func TestFiveHopChain(t *testing.T) {
 	srv := pageServer(t, map[string]page{
-		"/1": {status: 302, header: map[string]string{"Location": "/2?click_id=abc&sub=1"}},
-		"/2": {body: htmlPage(`<meta http-equiv="refresh" content="0;url=/3?offer=42">`, "")},
-		"/3": {body: script(`window.location.href = "/4?utm_source=x&amp;utm_medium=y";`)},
-		"/4": {status: 301, header: map[string]string{"Location": "/landing?p=1&p=2"}},
+		"/1":       {status: 302, header: map[string]string{"Location": "/2?click_id=abc&sub=1"}},
+		"/2":       {body: htmlPage(`<meta http-equiv="refresh" content="0;url=/3?offer=42">`, "")},
+		"/3":       {body: script(`window.location.href = "/4?utm_source=x&amp;utm_medium=y";`)},
+		"/4":       {status: 301, header: map[string]string{"Location": "/landing?p=1&p=2"}},
 		"/landing": final,
 	})
 	c := newTracer(t, testConfig()).Trace(context.Background(), Request{URL: srv.URL + "/1"})
