@@ -1,0 +1,233 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/internal/testutil"
+)
+
+// fleetInterval is the update interval of fleet test offers: 30 days, so
+// that a test never straddles two debounce periods.
+const fleetInterval = 30 * 24 * 3600
+
+// startFleet runs n in-process instances named fleet-1…fleet-n on one
+// PostgreSQL database.
+func startFleet(t *testing.T, databaseURL string, n int) []*app {
+	t.Helper()
+	fleet := make([]*app, n)
+	for i := range fleet {
+		env := appEnv(t.TempDir())
+		env["URLTRACKER_DATABASE_URL"] = databaseURL
+		env["URLTRACKER_INSTANCE"] = fmt.Sprintf("fleet-%d", i+1)
+		fleet[i] = startApp(t, env)
+	}
+	return fleet
+}
+
+// statusAnswer is the part of /api/trackier-status the fleet tests read.
+type statusAnswer struct {
+	Enabled       bool   `json:"enabled"`
+	Instance      string `json:"instance"`
+	StatsLastHour struct {
+		Webhooks int64 `json:"webhooks"`
+		Checks   int64 `json:"checks"`
+	} `json:"stats_last_hour"`
+	Offers []struct {
+		ID           int64 `json:"id"`
+		WebhookCount int64 `json:"webhook_count"`
+		CheckCount   int64 `json:"check_count"`
+	} `json:"offers"`
+}
+
+func statusOf(t *testing.T, c *testutil.Client) statusAnswer {
+	t.Helper()
+	var st statusAnswer
+	c.JSON(t, "GET", "/api/trackier-status", nil, true, http.StatusOK, &st)
+	return st
+}
+
+// sendWebhook delivers one click, as a GET with the macros in the query or as
+// a POST with a JSON body, and returns the status and answer.
+func sendWebhook(t *testing.T, c *testutil.Client, token, clickID string, post bool) (int, map[string]any) {
+	t.Helper()
+	var status int
+	var body []byte
+	if post {
+		status, body = c.Do(t, "POST", "/api/trackier-webhook?token="+url.QueryEscape(token),
+			map[string]string{"click_id": clickID, "campaign_id": "c1", "p1": "fleet"}, false)
+	} else {
+		status, body = c.Do(t, "GET", "/api/trackier-webhook?token="+url.QueryEscape(token)+
+			"&click_id="+url.QueryEscape(clickID)+"&campaign_id=c1&p1=fleet", nil, false)
+	}
+	ans := map[string]any{}
+	_ = json.Unmarshal(body, &ans)
+	return status, ans
+}
+
+// TestFleetChecksOncePerInterval sends one offer's webhooks to three
+// instances at once: every event is stored and counted, and exactly one of
+// them schedules the check.
+func TestFleetChecksOncePerInterval(t *testing.T) {
+	upstream := httptest.NewServer(testutil.RedirectChain(2))
+	defer upstream.Close()
+	fleet := startFleet(t, testutil.PostgresURL(t), 3)
+	offer := createOffer(t, fleet[0], map[string]any{"name": "fleet", "url": upstream.URL + "/hop/1", "update_interval_seconds": fleetInterval})
+
+	const webhooks = 60
+	outcomes := make([]string, webhooks)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 12)
+	for i := range webhooks {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			status, ans := sendWebhook(t, fleet[i%3].Client, offer.WebhookToken, fmt.Sprintf("click-%d", i), i%2 == 0)
+			if status != http.StatusOK || ans["duplicate"] == true {
+				t.Errorf("webhook %d: status %d, answer %v; want 200, not a duplicate", i, status, ans)
+			}
+			outcomes[i], _ = ans["outcome"].(string)
+		}()
+	}
+	wg.Wait()
+	scheduled := 0
+	for _, o := range outcomes {
+		if o == string(urltracker.OutcomeCheckScheduled) {
+			scheduled++
+		}
+	}
+	if scheduled != 1 {
+		t.Errorf("%d webhooks scheduled a check, want exactly 1 (outcomes %v)", scheduled, outcomes)
+	}
+
+	// Trackier retries some of them through other instances: stored once.
+	for i := range 6 {
+		status, ans := sendWebhook(t, fleet[(i+1)%3].Client, offer.WebhookToken, fmt.Sprintf("click-%d", i), i%2 == 1)
+		if status != http.StatusOK || ans["duplicate"] != true {
+			t.Errorf("redelivered click-%d: status %d, answer %v; want 200 duplicate", i, status, ans)
+		}
+	}
+
+	testutil.Eventually(t, 30*time.Second, "the check to be recorded", func() bool {
+		return len(checksOf(t, fleet[1], offer.ID)) > 0
+	})
+	if n := len(eventsOf(t, fleet[2], offer.ID)); n != webhooks {
+		t.Errorf("%d events stored, want %d", n, webhooks)
+	}
+	for _, a := range fleet {
+		st := statusOf(t, a.Client)
+		if st.Instance != a.Env["URLTRACKER_INSTANCE"] {
+			t.Errorf("status of %s names instance %q", a.Env["URLTRACKER_INSTANCE"], st.Instance)
+		}
+		if len(st.Offers) != 1 || st.Offers[0].WebhookCount != webhooks || st.Offers[0].CheckCount != 1 || st.StatsLastHour.Webhooks != webhooks {
+			t.Errorf("%s reports %+v, want %d webhooks and 1 check", st.Instance, st, webhooks)
+		}
+	}
+	if n := len(checksOf(t, fleet[0], offer.ID)); n != 1 {
+		t.Errorf("%d checks recorded, want 1", n)
+	}
+	for _, a := range fleet {
+		name := a.Env["URLTRACKER_INSTANCE"]
+		for _, line := range a.Logs.LogLines(t) {
+			if line["instance"] != name {
+				t.Errorf("a log line of %s lacks its instance name: %v", name, line)
+				break
+			}
+		}
+	}
+}
+
+// TestFleetKillSwitchPropagates toggles the kill switch on one instance after
+// another and measures how soon the other instances report it.
+func TestFleetKillSwitchPropagates(t *testing.T) {
+	fleet := startFleet(t, testutil.PostgresURL(t), 3)
+	delays := measureKillSwitch(t, clients(fleet), func(i int) *testutil.Client { return fleet[i%3].Client }, 6)
+	t.Logf("kill switch propagation over %d observations: median %s, max %s", len(delays), median(delays), slices.Max(delays))
+}
+
+func clients(fleet []*app) []*testutil.Client {
+	cs := make([]*testutil.Client, len(fleet))
+	for i, a := range fleet {
+		cs[i] = a.Client
+	}
+	return cs
+}
+
+// measureKillSwitch toggles the kill switch `toggles` times through via(i)
+// and returns, per toggle and other instance, how long after the toggle
+// answered that instance first reported the new state. It fails the test when an
+// instance takes longer than a second.
+func measureKillSwitch(t *testing.T, instances []*testutil.Client, via func(i int) *testutil.Client, toggles int) []time.Duration {
+	t.Helper()
+	enabled := statusOf(t, instances[0]).Enabled
+	var delays []time.Duration
+	for i := range toggles {
+		enabled = !enabled
+		var ans struct {
+			CurrentState bool `json:"current_state"`
+		}
+		via(i).JSON(t, "POST", fmt.Sprintf("/api/trackier-emergency-toggle?enabled=%t", enabled), nil, true, http.StatusOK, &ans)
+		toggled := time.Now()
+		if ans.CurrentState != enabled {
+			t.Fatalf("toggle %d answered current_state %v, want %v", i, ans.CurrentState, enabled)
+		}
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for _, c := range instances {
+			if c.BaseURL == via(i).BaseURL {
+				continue // the instance that toggled knows at once
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					var st statusAnswer
+					status, body := c.Do(t, "GET", "/api/trackier-status", nil, false)
+					seen := time.Since(toggled)
+					if err := json.Unmarshal(body, &st); status != http.StatusOK || err != nil {
+						t.Errorf("status: %d %s", status, body)
+						return
+					}
+					if st.Enabled == enabled {
+						mu.Lock()
+						delays = append(delays, seen)
+						mu.Unlock()
+						return
+					}
+					if seen > 5*time.Second {
+						t.Errorf("%s still reports enabled=%v %s after the toggle", st.Instance, st.Enabled, seen)
+						return
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	for _, d := range delays {
+		if d > time.Second {
+			t.Errorf("an instance reported a kill switch toggle only after %s, want within 1s (all delays %v)", d, delays)
+			break
+		}
+	}
+	return delays
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
