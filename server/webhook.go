@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,11 @@ import (
 // maxWebhookBody bounds a webhook body; Trackier's pushes are a few hundred
 // bytes, so anything larger is a mistake or an attack.
 const maxWebhookBody = 64 << 10
+
+// webhookStoreTimeout bounds the storage work of one webhook. A database that
+// does not answer in time gets the webhook a 503, which Trackier retries,
+// instead of holding the request until the load balancer gives up.
+const webhookStoreTimeout = 10 * time.Second
 
 // webhookAnswer is the contract's success answer of the webhook.
 type webhookAnswer struct {
@@ -47,7 +53,9 @@ func handleWebhook(d Deps) http.Handler {
 		if !ok {
 			return
 		}
-		offer, err := d.DB.OfferByToken(r.Context(), token)
+		ctx, cancel := context.WithTimeout(r.Context(), webhookStoreTimeout)
+		defer cancel()
+		offer, err := d.DB.OfferByToken(ctx, token)
 		if errors.Is(err, urltracker.ErrNotFound) {
 			writeError(w, http.StatusNotFound, "unknown webhook token: copy the push URL from the offer again")
 			return
@@ -73,7 +81,7 @@ func handleWebhook(d Deps) http.Handler {
 			CampaignID: macros["campaign_id"],
 			Payload:    macros,
 		}
-		res, err := d.Queue.Ingest(r.Context(), offer.Offer, e)
+		res, err := d.Queue.Ingest(ctx, offer.Offer, e)
 		if err != nil {
 			d.Logger.Error("webhook: store event", "offer_id", offer.ID, "err", err)
 			writeError(w, http.StatusServiceUnavailable, "storage unavailable; the event was not stored, retry later")

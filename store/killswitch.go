@@ -16,6 +16,9 @@ const hour = time.Hour
 // at most four reads a second per instance.
 const killSwitchMaxAge = 250 * time.Millisecond
 
+// killSwitchReadTimeout bounds one read of the kill switch.
+const killSwitchReadTimeout = 3 * time.Second
+
 // KillSwitch reports whether outbound automation is enabled, from a cache
 // at most killSwitchMaxAge old, so that webhooks do not each query it.
 func (db *DB) KillSwitch(ctx context.Context) (bool, error) {
@@ -25,6 +28,10 @@ func (db *DB) KillSwitch(ctx context.Context) (bool, error) {
 	if !db.killReadAt.IsZero() && now.Sub(db.killReadAt) < killSwitchMaxAge {
 		return db.killEnabled, nil
 	}
+	// Callers queue on killMu meanwhile, so the read gets a short deadline
+	// of its own whatever the caller's is.
+	ctx, cancel := context.WithTimeout(ctx, killSwitchReadTimeout)
+	defer cancel()
 	var enabled bool
 	if err := db.sql.QueryRowContext(ctx, `SELECT enabled FROM kill_switch WHERE id = 1`).Scan(&enabled); err != nil {
 		return false, fmt.Errorf("read kill switch: %w", err)

@@ -231,3 +231,87 @@ func median(ds []time.Duration) time.Duration {
 	}
 	return s[len(s)/2]
 }
+
+// TestDatabaseOutage cuts the connection between an instance and PostgreSQL
+// and restores it: meanwhile the process stays up, is not ready, and answers
+// webhooks 503 without acknowledging them; afterwards it recovers alone.
+func TestDatabaseOutage(t *testing.T) {
+	upstream := httptest.NewServer(testutil.RedirectChain(1))
+	defer upstream.Close()
+	dbURL, err := url.Parse(testutil.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := testutil.NewTCPProxy(t, dbURL.Host)
+	dbURL.Host = proxy.Addr()
+	a := startFleet(t, dbURL.String(), 1)[0]
+	offer := createOffer(t, a, map[string]any{"name": "outage", "url": upstream.URL + "/hop/1", "update_interval_seconds": fleetInterval})
+
+	acked := map[string]bool{}
+	deliver := func(clickID string) int {
+		status, ans := sendWebhook(t, a.Client, offer.WebhookToken, clickID, len(acked)%2 == 0)
+		switch status {
+		case http.StatusOK:
+			acked[clickID] = true
+		case http.StatusServiceUnavailable:
+			if ans["success"] != false || ans["error"] == "" || ans["error"] == nil {
+				t.Errorf("503 answer %v is not the JSON error shape", ans)
+			}
+		default:
+			t.Errorf("webhook %s: status %d %v", clickID, status, ans)
+		}
+		return status
+	}
+	if status := deliver("before"); status != http.StatusOK {
+		t.Fatalf("webhook before the outage: %d", status)
+	}
+
+	proxy.Cut()
+	testutil.Eventually(t, 10*time.Second, "/readyz to answer 503", func() bool {
+		status, _ := a.Do(t, "GET", "/readyz", nil, false)
+		return status == http.StatusServiceUnavailable
+	})
+	for i := range 5 {
+		if status := deliver(fmt.Sprintf("during-%d", i)); status != http.StatusServiceUnavailable {
+			t.Errorf("webhook during the outage: %d, want 503", status)
+		}
+	}
+	if status, _ := a.Do(t, "GET", "/healthz", nil, false); status != http.StatusOK {
+		t.Errorf("/healthz during the outage: %d, want 200 (the process is alive)", status)
+	}
+
+	time.Sleep(3 * time.Second)
+	proxy.Restore()
+	testutil.Eventually(t, 20*time.Second, "/readyz to answer 200 again", func() bool {
+		status, _ := a.Do(t, "GET", "/readyz", nil, false)
+		return status == http.StatusOK
+	})
+	// Trackier retries what was refused.
+	for i := range 5 {
+		if status := deliver(fmt.Sprintf("during-%d", i)); status != http.StatusOK {
+			t.Errorf("webhook retried after the outage: %d, want 200", status)
+		}
+	}
+	// The job queue recovered too: a new offer's webhook gets its check.
+	later := createOffer(t, a, map[string]any{"name": "after-outage", "url": upstream.URL + "/hop/1", "update_interval_seconds": fleetInterval})
+	if status, _ := sendWebhook(t, a.Client, later.WebhookToken, "later", false); status != http.StatusOK {
+		t.Fatalf("webhook of a new offer after the outage: %d", status)
+	}
+	testutil.Eventually(t, 30*time.Second, "a check after the outage", func() bool {
+		return len(checksOf(t, a, later.ID)) > 0
+	})
+	t.Log(a.Logs.String())
+
+	stored := map[string]bool{}
+	for _, e := range eventsOf(t, a, offer.ID) {
+		stored[e.ClickID] = true
+	}
+	for clickID := range acked {
+		if !stored[clickID] {
+			t.Errorf("webhook %s was acknowledged but is not stored", clickID)
+		}
+	}
+	if len(stored) != len(acked) {
+		t.Errorf("%d events stored, %d acknowledged", len(stored), len(acked))
+	}
+}
