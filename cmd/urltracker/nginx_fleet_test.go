@@ -65,6 +65,7 @@ func TestNginxFleet(t *testing.T) {
 			}()
 		}
 		wg.Wait()
+		answered := time.Now()
 		if n := scheduled.Load(); n != 1 {
 			t.Errorf("%d webhooks scheduled a check, want 1", n)
 		}
@@ -73,6 +74,7 @@ func TestNginxFleet(t *testing.T) {
 			checks = listChecks(t, lb, offer.ID)
 			return len(checks) > 0
 		})
+		t.Logf("the check was recorded %s after the last webhook was answered", time.Since(answered).Round(10*time.Millisecond))
 		if len(checks) != 1 {
 			t.Errorf("%d checks, want 1", len(checks))
 		}
