@@ -2,25 +2,35 @@ package testutil
 
 import (
 	"errors"
-	"io"
 	"net"
 	"sync"
 	"testing"
 )
 
-// TCPProxy forwards loopback connections to a target address until it is
-// cut, which simulates a database that becomes unreachable: open connections
-// are closed and new ones are refused (accepted and closed at once) until
-// Restore.
+// TCPProxy forwards loopback connections to a target address, and can
+// simulate a database that becomes unreachable: Cut drops every connection
+// and refuses new ones (a server that is down), Stall lets no byte through
+// while keeping connections open (a network partition, where calls hang
+// until their deadline). Restore heals either.
 type TCPProxy struct {
 	ln     net.Listener
 	target string
 
-	mu    sync.Mutex
-	cut   bool
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	mu     sync.Mutex
+	cond   *sync.Cond
+	state  proxyState
+	closed bool
+	conns  map[net.Conn]struct{}
+	wg     sync.WaitGroup
 }
+
+type proxyState int
+
+const (
+	proxyOpen proxyState = iota
+	proxyStalled
+	proxyCut
+)
 
 // NewTCPProxy starts a proxy to target on a free loopback port; it is closed
 // at the end of the test.
@@ -31,6 +41,7 @@ func NewTCPProxy(t testing.TB, target string) *TCPProxy {
 		t.Fatal(err)
 	}
 	p := &TCPProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	p.cond = sync.NewCond(&p.mu)
 	p.wg.Add(1)
 	go p.accept()
 	t.Cleanup(p.close)
@@ -44,23 +55,40 @@ func (p *TCPProxy) Addr() string { return p.ln.Addr().String() }
 func (p *TCPProxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.cut = true
-	for c := range p.conns {
-		c.Close()
-	}
+	p.state = proxyCut
+	p.closeConnsLocked()
 }
 
-// Restore lets connections through again.
+// Stall holds every byte in both directions, and new connections before they
+// reach the target, until Restore.
+func (p *TCPProxy) Stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.state = proxyStalled
+}
+
+// Restore lets connections and data through again.
 func (p *TCPProxy) Restore() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.cut = false
+	p.state = proxyOpen
+	p.cond.Broadcast()
 }
 
 func (p *TCPProxy) close() {
 	p.ln.Close()
-	p.Cut()
+	p.mu.Lock()
+	p.closed = true
+	p.closeConnsLocked()
+	p.mu.Unlock()
 	p.wg.Wait()
+}
+
+func (p *TCPProxy) closeConnsLocked() {
+	for c := range p.conns {
+		c.Close()
+	}
+	p.cond.Broadcast()
 }
 
 func (p *TCPProxy) accept() {
@@ -87,6 +115,9 @@ func (p *TCPProxy) forward(client net.Conn) {
 		return
 	}
 	defer p.untrack(client)
+	if !p.passable() {
+		return
+	}
 	server, err := net.Dial("tcp", p.target)
 	if err != nil {
 		return
@@ -97,24 +128,53 @@ func (p *TCPProxy) forward(client net.Conn) {
 	}
 	defer p.untrack(server)
 	done := make(chan struct{}, 2)
-	pipe := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
-		// One direction ended: end both, as a dropped link would.
-		dst.Close()
-		src.Close()
-		done <- struct{}{}
-	}
-	go pipe(server, client)
-	go pipe(client, server)
+	go p.pipe(server, client, done)
+	go p.pipe(client, server, done)
 	<-done
 	<-done
 }
 
-// track registers c unless the proxy is cut.
+// pipe copies src to dst, holding data while the proxy is stalled. When one
+// direction ends, both end, as with a dropped link.
+func (p *TCPProxy) pipe(dst, src net.Conn, done chan<- struct{}) {
+	defer func() {
+		dst.Close()
+		src.Close()
+		done <- struct{}{}
+	}()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if !p.passable() {
+				return
+			}
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// passable waits while the proxy is stalled and reports whether data may
+// pass.
+func (p *TCPProxy) passable() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.state == proxyStalled && !p.closed {
+		p.cond.Wait()
+	}
+	return p.state == proxyOpen && !p.closed
+}
+
+// track registers c unless the proxy is cut or closed.
 func (p *TCPProxy) track(c net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.cut {
+	if p.state == proxyCut || p.closed {
 		return false
 	}
 	p.conns[c] = struct{}{}
