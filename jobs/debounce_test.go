@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -14,9 +15,9 @@ import (
 	"github.com/urltracker/urltracker/tracer"
 )
 
-// openQueue opens databaseURL as one instance would: its own pool and its own
-// job queue (not started: these tests look at what intake schedules).
-func openQueue(t *testing.T, databaseURL string) (*jobs.Queue, *store.DB) {
+// openIntake opens databaseURL as one instance would: its own pool, job queue
+// (not started: these tests look at what intake schedules) and intake.
+func openIntake(t *testing.T, databaseURL string) (*jobs.Intake, *store.DB) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, databaseURL)
@@ -32,33 +33,41 @@ func openQueue(t *testing.T, databaseURL string) (*jobs.Queue, *store.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return q, db
+	in := jobs.NewIntake(db, q, slog.New(slog.DiscardHandler), time.Now)
+	t.Cleanup(in.Close)
+	return in, db
 }
 
-// TestIngestDebouncesAcrossInstances ingests one offer's webhooks through two
-// instances at once: exactly one schedules the check, on either backend.
+// TestIngestDebouncesAcrossInstances ingests the webhooks of three offers
+// through two instances at once, on either backend: per offer exactly one
+// webhook schedules the check, and the counters match.
 func TestIngestDebouncesAcrossInstances(t *testing.T) {
 	for _, backend := range testutil.Backends {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
 			url := testutil.DatabaseURL(t, backend)
-			q1, db := openQueue(t, url)
-			q2, _ := openQueue(t, url)
-			rec, err := db.CreateOffer(ctx, urltracker.Offer{Name: "debounced", URL: "https://offers.example.com/x",
-				UpdateIntervalSeconds: 30 * 24 * 3600, Enabled: true})
-			if err != nil {
-				t.Fatal(err)
+			in1, db := openIntake(t, url)
+			in2, _ := openIntake(t, url)
+			var offers []urltracker.Offer
+			for i := range 3 {
+				rec, err := db.CreateOffer(ctx, urltracker.Offer{Name: fmt.Sprintf("debounced-%d", i), URL: "https://offers.example.com/x",
+					UpdateIntervalSeconds: 30 * 24 * 3600, Enabled: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				offers = append(offers, rec.Offer)
 			}
 
-			const webhooks = 30
+			const webhooks = 90
 			outcomes := make([]urltracker.EventOutcome, webhooks)
 			var wg sync.WaitGroup
 			for i := range webhooks {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					q := []*jobs.Queue{q1, q2}[i%2]
-					res, err := q.Ingest(ctx, rec.Offer, urltracker.Event{ReceivedAt: time.Now(), ClickID: fmt.Sprintf("c-%d", i), Payload: map[string]string{}})
+					in := []*jobs.Intake{in1, in2}[i%2]
+					offer := offers[(i/2)%3]
+					res, err := in.Ingest(ctx, offer, urltracker.Event{ReceivedAt: time.Now(), ClickID: fmt.Sprintf("c-%d", i), Payload: map[string]string{}})
 					if err != nil {
 						t.Error(err)
 						return
@@ -67,12 +76,20 @@ func TestIngestDebouncesAcrossInstances(t *testing.T) {
 				}()
 			}
 			wg.Wait()
-			count := map[urltracker.EventOutcome]int{}
-			for _, o := range outcomes {
-				count[o]++
-			}
-			if count[urltracker.OutcomeCheckScheduled] != 1 || count[urltracker.OutcomeDebounced] != webhooks-1 {
-				t.Errorf("outcomes %v, want 1 check_scheduled and %d debounced", count, webhooks-1)
+			for k, offer := range offers {
+				count := map[urltracker.EventOutcome]int{}
+				for i, o := range outcomes {
+					if (i/2)%3 == k {
+						count[o]++
+					}
+				}
+				if count[urltracker.OutcomeCheckScheduled] != 1 || count[urltracker.OutcomeDebounced] != webhooks/3-1 {
+					t.Errorf("offer %s: outcomes %v, want 1 check_scheduled and %d debounced", offer.Name, count, webhooks/3-1)
+				}
+				rec, err := db.Offer(ctx, offer.ID)
+				if err != nil || rec.Stats.WebhookCount != webhooks/3 {
+					t.Errorf("offer %s: webhook_count %d, %v; want %d", offer.Name, rec.Stats.WebhookCount, err, webhooks/3)
+				}
 			}
 
 			// With the kill switch off nothing is scheduled, but events are
@@ -85,7 +102,7 @@ func TestIngestDebouncesAcrossInstances(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := q1.Ingest(ctx, other.Offer, urltracker.Event{ReceivedAt: time.Now(), ClickID: "off", Payload: map[string]string{}})
+			res, err := in1.Ingest(ctx, other.Offer, urltracker.Event{ReceivedAt: time.Now(), ClickID: "off", Payload: map[string]string{}})
 			if err != nil || res.Outcome != urltracker.OutcomeKillSwitchOff || res.EventID == 0 {
 				t.Errorf("ingest with the kill switch off: %+v, %v; want a stored event with outcome kill_switch_off", res, err)
 			}

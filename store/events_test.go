@@ -10,7 +10,28 @@ import (
 	"time"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/store"
 )
+
+// ingest stores one event the way webhook intake does: the event and its
+// count in one transaction, and a redelivered click answered from the stored
+// event.
+func ingest(ctx context.Context, db *store.DB, e urltracker.Event) (store.IngestResult, error) {
+	var res store.IngestResult
+	err := db.InTx(ctx, func(tx *sql.Tx) error {
+		id, dup, err := db.InsertEventTx(ctx, tx, e)
+		if err != nil || dup {
+			res.Duplicate = dup
+			return err
+		}
+		res = store.IngestResult{EventID: id, Outcome: e.Outcome}
+		return db.CountWebhooksTx(ctx, tx, e.OfferID, 1, e.ReceivedAt)
+	})
+	if err == nil && res.Duplicate {
+		return db.EventByClick(ctx, e.OfferID, e.ClickID)
+	}
+	return res, err
+}
 
 func TestIngestEvent(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
@@ -36,15 +57,15 @@ func TestIngestEvent(t *testing.T) {
 				OfferID: offer.ID, ReceivedAt: at.Add(time.Duration(i) * time.Second), ClickID: tt.clickID,
 				CampaignID: "7", Payload: map[string]string{"click_id": tt.clickID, "p1": "x"}, Outcome: urltracker.OutcomeDebounced,
 			}
-			res, err := db.IngestEvent(ctx, e, nil)
+			res, err := ingest(ctx, db, e)
 			if err != nil {
 				t.Fatalf("event %d: %v", i, err)
 			}
 			if res.Duplicate != tt.wantDuplicate {
 				t.Errorf("event %d (click %q): duplicate = %v, want %v", i, tt.clickID, res.Duplicate, tt.wantDuplicate)
 			}
-			if tt.wantDuplicate && res.EventID != ids[tt.clickID] {
-				t.Errorf("duplicate of %q answered event %d, want the stored event %d", tt.clickID, res.EventID, ids[tt.clickID])
+			if tt.wantDuplicate && (res.EventID != ids[tt.clickID] || res.Outcome != urltracker.OutcomeDebounced) {
+				t.Errorf("duplicate of %q answered %+v, want the stored event %d", tt.clickID, res, ids[tt.clickID])
 			}
 			if tt.clickID != "" && !tt.wantDuplicate {
 				ids[tt.clickID] = res.EventID
@@ -72,9 +93,9 @@ func TestIngestEvent(t *testing.T) {
 	})
 }
 
-// TestIngestRollsBackWithSchedule checks that a failing schedule step stores
-// nothing, and that the outcome it decides is stored with the event.
-func TestIngestRollsBackWithSchedule(t *testing.T) {
+// TestIngestRollsBack checks that an event whose transaction fails leaves
+// nothing behind, so that nothing is stored that was not acknowledged.
+func TestIngestRollsBack(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
 		ctx := context.Background()
 		db := openDB(t, backend)
@@ -82,22 +103,27 @@ func TestIngestRollsBackWithSchedule(t *testing.T) {
 		e := urltracker.Event{OfferID: offer.ID, ReceivedAt: time.Now(), ClickID: "c", Payload: map[string]string{}}
 
 		boom := errors.New("queue unavailable")
-		if _, err := db.IngestEvent(ctx, e, func(*sql.Tx) (urltracker.EventOutcome, error) { return "", boom }); !errors.Is(err, boom) {
-			t.Fatalf("IngestEvent error = %v, want the schedule error", err)
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			if _, _, err := db.InsertEventTx(ctx, tx, e); err != nil {
+				return err
+			}
+			if err := db.CountWebhooksTx(ctx, tx, offer.ID, 1, e.ReceivedAt); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("InTx error = %v, want the failing step's", err)
 		}
 		if events, _ := db.Events(ctx, offer.ID, 10); len(events) != 0 {
-			t.Fatalf("%d events stored although scheduling failed", len(events))
+			t.Fatalf("%d events stored although the transaction failed", len(events))
 		}
-		res, err := db.IngestEvent(ctx, e, func(*sql.Tx) (urltracker.EventOutcome, error) { return urltracker.OutcomeCheckScheduled, nil })
-		if err != nil {
-			t.Fatal(err)
+		if rec, _ := db.Offer(ctx, offer.ID); rec.Stats.WebhookCount != 0 {
+			t.Errorf("webhook_count = %d after a failed transaction, want 0", rec.Stats.WebhookCount)
 		}
-		if res.Outcome != urltracker.OutcomeCheckScheduled {
-			t.Errorf("outcome %q, want check_scheduled", res.Outcome)
-		}
-		events, _ := db.Events(ctx, offer.ID, 10)
-		if len(events) != 1 || events[0].Outcome != urltracker.OutcomeCheckScheduled {
-			t.Errorf("stored events %+v, want one with outcome check_scheduled", events)
+		// The click is not taken: its redelivery is stored.
+		if res, err := ingest(ctx, db, e); err != nil || res.Duplicate {
+			t.Errorf("redelivery after a failed transaction: %+v, %v; want stored", res, err)
 		}
 	})
 }
@@ -124,7 +150,7 @@ func TestIngestConcurrently(t *testing.T) {
 						clickID = fmt.Sprintf("click-%d", (i+w*5)%clicks) // every worker sends every click, in another order
 					}
 					e := urltracker.Event{OfferID: offer.ID, ReceivedAt: time.Now(), ClickID: clickID, Payload: map[string]string{"click_id": clickID}}
-					if _, err := db.IngestEvent(ctx, e, nil); err != nil {
+					if _, err := ingest(ctx, db, e); err != nil {
 						errs <- err
 					}
 				}
