@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -181,8 +183,18 @@ func (in *Intake) write(ctx context.Context, batch []*ingestRequest) ([]store.In
 		last time.Time
 	}
 	counts := map[int64]*count{}
+	// On PostgreSQL, instances commit batches concurrently; taking row locks
+	// (check jobs, counters) in offer order means two batches never wait for
+	// each other in a cycle, which PostgreSQL would break by failing one
+	// after a second's deadlock timeout.
+	order := make([]int, len(batch))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return batch[order[a]].offer.ID < batch[order[b]].offer.ID })
 	err = in.db.InTx(ctx, func(tx *sql.Tx) error {
-		for i, r := range batch {
+		for _, i := range order {
+			r := batch[i]
 			e := r.event
 			switch {
 			case !r.offer.Enabled:
@@ -214,7 +226,13 @@ func (in *Intake) write(ctx context.Context, batch []*ingestRequest) ([]store.In
 				c.last = e.ReceivedAt
 			}
 		}
-		for offerID, c := range counts {
+		offerIDs := make([]int64, 0, len(counts))
+		for offerID := range counts {
+			offerIDs = append(offerIDs, offerID)
+		}
+		slices.Sort(offerIDs)
+		for _, offerID := range offerIDs {
+			c := counts[offerID]
 			if err := in.db.CountWebhooksTx(ctx, tx, offerID, c.n, c.last); err != nil {
 				return err
 			}
