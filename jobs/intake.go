@@ -258,9 +258,11 @@ func (in *Intake) schedule(ctx context.Context, tx *sql.Tx, offer urltracker.Off
 		return urltracker.OutcomeDebounced, nil
 	}
 	opts := checkInsertOpts(offer.UpdateInterval())
-	// The period River derives the unique key from is ScheduledAt's; pass
-	// ours so that this memory and River agree on period boundaries.
-	opts.ScheduledAt = now
+	// No ScheduledAt: River would insert the job as "scheduled", and only
+	// the leader's scheduler (every 5 s) would make it available. River then
+	// derives the unique period from its own clock, a moment after now; at a
+	// boundary this memory is one period behind, which costs one insert that
+	// River skips, never a missed check.
 	res, err := in.queue.client.InsertTx(ctx, tx, CheckArgs{OfferID: offer.ID}, opts)
 	if err != nil {
 		return "", fmt.Errorf("enqueue check of offer %d: %w", offer.ID, err)
