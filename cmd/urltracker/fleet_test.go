@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -346,5 +348,19 @@ func TestDatabaseOutage(t *testing.T) {
 				t.Errorf("%d events stored, %d acknowledged", len(stored), len(acked))
 			}
 		})
+	}
+}
+
+// TestPostgresNeedsAdminToken: a fleet cannot generate its admin token per
+// instance, so serve refuses to start without one, with the do-not-restart
+// exit code.
+func TestPostgresNeedsAdminToken(t *testing.T) {
+	env := appEnv(t.TempDir())
+	env["URLTRACKER_DATABASE_URL"] = testutil.DefaultTestPostgres
+	delete(env, "URLTRACKER_ADMIN_TOKEN")
+	var out testutil.SyncBuffer
+	err := run(context.Background(), []string{"urltracker", "serve"}, func(k string) string { return env[k] }, &out, &out)
+	if exitCode(err) != ExitConfig || !strings.Contains(fmt.Sprint(err), "URLTRACKER_ADMIN_TOKEN") {
+		t.Errorf("serve on PostgreSQL without an admin token: exit %d, %v; want %d naming URLTRACKER_ADMIN_TOKEN", exitCode(err), err, ExitConfig)
 	}
 }
