@@ -35,8 +35,8 @@ func startFleet(t *testing.T, databaseURL string, n int) []*app {
 	return fleet
 }
 
-// statusAnswer is the part of /api/trackier-status the fleet tests read.
-type statusAnswer struct {
+// fleetStatus is the part of /api/trackier-status the fleet tests read.
+type fleetStatus struct {
 	Enabled       bool   `json:"enabled"`
 	Instance      string `json:"instance"`
 	StatsLastHour struct {
@@ -50,16 +50,16 @@ type statusAnswer struct {
 	} `json:"offers"`
 }
 
-func statusOf(t *testing.T, c *testutil.Client) statusAnswer {
+func fleetStatusOf(t *testing.T, c *testutil.Client) fleetStatus {
 	t.Helper()
-	var st statusAnswer
+	var st fleetStatus
 	c.JSON(t, "GET", "/api/trackier-status", nil, true, http.StatusOK, &st)
 	return st
 }
 
-// sendWebhook delivers one click, as a GET with the macros in the query or as
+// sendFleetWebhook delivers one click, as a GET with the macros in the query or as
 // a POST with a JSON body, and returns the status and answer.
-func sendWebhook(t *testing.T, c *testutil.Client, token, clickID string, post bool) (int, map[string]any) {
+func sendFleetWebhook(t *testing.T, c *testutil.Client, token, clickID string, post bool) (int, map[string]any) {
 	t.Helper()
 	var status int
 	var body []byte
@@ -94,7 +94,7 @@ func TestFleetChecksOncePerInterval(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			status, ans := sendWebhook(t, fleet[i%3].Client, offer.WebhookToken, fmt.Sprintf("click-%d", i), i%2 == 0)
+			status, ans := sendFleetWebhook(t, fleet[i%3].Client, offer.WebhookToken, fmt.Sprintf("click-%d", i), i%2 == 0)
 			if status != http.StatusOK || ans["duplicate"] == true {
 				t.Errorf("webhook %d: status %d, answer %v; want 200, not a duplicate", i, status, ans)
 			}
@@ -114,7 +114,7 @@ func TestFleetChecksOncePerInterval(t *testing.T) {
 
 	// Trackier retries some of them through other instances: stored once.
 	for i := range 6 {
-		status, ans := sendWebhook(t, fleet[(i+1)%3].Client, offer.WebhookToken, fmt.Sprintf("click-%d", i), i%2 == 1)
+		status, ans := sendFleetWebhook(t, fleet[(i+1)%3].Client, offer.WebhookToken, fmt.Sprintf("click-%d", i), i%2 == 1)
 		if status != http.StatusOK || ans["duplicate"] != true {
 			t.Errorf("redelivered click-%d: status %d, answer %v; want 200 duplicate", i, status, ans)
 		}
@@ -127,7 +127,7 @@ func TestFleetChecksOncePerInterval(t *testing.T) {
 		t.Errorf("%d events stored, want %d", n, webhooks)
 	}
 	for _, a := range fleet {
-		st := statusOf(t, a.Client)
+		st := fleetStatusOf(t, a.Client)
 		if st.Instance != a.Env["URLTRACKER_INSTANCE"] {
 			t.Errorf("status of %s names instance %q", a.Env["URLTRACKER_INSTANCE"], st.Instance)
 		}
@@ -153,11 +153,11 @@ func TestFleetChecksOncePerInterval(t *testing.T) {
 // another and measures how soon the other instances report it.
 func TestFleetKillSwitchPropagates(t *testing.T) {
 	fleet := startFleet(t, testutil.PostgresURL(t), 3)
-	delays := measureKillSwitch(t, clients(fleet), func(i int) *testutil.Client { return fleet[i%3].Client }, 6)
-	t.Logf("kill switch propagation over %d observations: median %s, max %s", len(delays), median(delays), slices.Max(delays))
+	delays := measureKillSwitch(t, fleetClients(fleet), func(i int) *testutil.Client { return fleet[i%3].Client }, 6)
+	t.Logf("kill switch propagation over %d observations: median %s, max %s", len(delays), medianDuration(delays), slices.Max(delays))
 }
 
-func clients(fleet []*app) []*testutil.Client {
+func fleetClients(fleet []*app) []*testutil.Client {
 	cs := make([]*testutil.Client, len(fleet))
 	for i, a := range fleet {
 		cs[i] = a.Client
@@ -171,7 +171,7 @@ func clients(fleet []*app) []*testutil.Client {
 // the new state. It fails the test when that takes longer than a second.
 func measureKillSwitch(t *testing.T, instances []*testutil.Client, via func(i int) *testutil.Client, toggles int) []time.Duration {
 	t.Helper()
-	enabled := statusOf(t, instances[0]).Enabled
+	enabled := fleetStatusOf(t, instances[0]).Enabled
 	var delays []time.Duration
 	for i := range toggles {
 		enabled = !enabled
@@ -191,7 +191,7 @@ func measureKillSwitch(t *testing.T, instances []*testutil.Client, via func(i in
 			go func() {
 				defer wg.Done()
 				for {
-					var st statusAnswer
+					var st fleetStatus
 					status, body := c.Do(t, "GET", "/api/trackier-status", nil, false)
 					seen := time.Since(toggled)
 					if err := json.Unmarshal(body, &st); status != http.StatusOK || err != nil {
@@ -225,7 +225,7 @@ func measureKillSwitch(t *testing.T, instances []*testutil.Client, via func(i in
 	return delays
 }
 
-func median(ds []time.Duration) time.Duration {
+func medianDuration(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	if len(s) == 0 {
@@ -264,7 +264,7 @@ func TestDatabaseOutage(t *testing.T) {
 			acked := map[string]bool{}
 			deliver := func(clickID string, post bool) int {
 				start := time.Now()
-				status, ans := sendWebhook(t, a.Client, offer.WebhookToken, clickID, post)
+				status, ans := sendFleetWebhook(t, a.Client, offer.WebhookToken, clickID, post)
 				if took := time.Since(start); took > 30*time.Second {
 					t.Errorf("webhook %s took %s to answer", clickID, took)
 				}
@@ -328,7 +328,7 @@ func TestDatabaseOutage(t *testing.T) {
 			}
 			// The job queue recovered too: a new offer's webhook gets its check.
 			later := createOffer(t, a, map[string]any{"name": "after-outage", "url": upstream.URL + "/hop/1", "update_interval_seconds": fleetInterval})
-			if status, _ := sendWebhook(t, a.Client, later.WebhookToken, "later", false); status != http.StatusOK {
+			if status, _ := sendFleetWebhook(t, a.Client, later.WebhookToken, "later", false); status != http.StatusOK {
 				t.Fatalf("webhook of a new offer after the outage: %d", status)
 			}
 			testutil.Eventually(t, 30*time.Second, "a check after the outage", func() bool {

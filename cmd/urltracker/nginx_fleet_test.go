@@ -30,15 +30,15 @@ import (
 // kill switch everywhere within a second, and no acknowledged webhook lost
 // when an instance is killed mid-traffic.
 func TestNginxFleet(t *testing.T) {
-	nginxBin := findNginx(t)
+	nginxBin := findNginxBinary(t)
 	databaseURL := testutil.PostgresURL(t)
-	bin := buildBinary(t)
+	bin := buildFleetBinary(t)
 	upstream := httptest.NewServer(testutil.RedirectChain(2))
 	defer upstream.Close()
 
-	fleet := make([]*process, 3)
+	fleet := make([]*fleetProcess, 3)
 	for i := range fleet {
-		fleet[i] = startProcess(t, bin, databaseURL, fmt.Sprintf("node-%d", i+1))
+		fleet[i] = startFleetProcess(t, bin, databaseURL, fmt.Sprintf("node-%d", i+1))
 	}
 	lb := startNginx(t, nginxBin, fleet)
 	instances := make([]*testutil.Client, len(fleet))
@@ -55,7 +55,7 @@ func TestNginxFleet(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				status, ans := sendWebhook(t, instances[i%3], offer.WebhookToken, fmt.Sprintf("spread-%d", i), i%2 == 0)
+				status, ans := sendFleetWebhook(t, instances[i%3], offer.WebhookToken, fmt.Sprintf("spread-%d", i), i%2 == 0)
 				if status != http.StatusOK {
 					t.Errorf("webhook %d: status %d %v", i, status, ans)
 				}
@@ -71,22 +71,22 @@ func TestNginxFleet(t *testing.T) {
 		}
 		var checks []urltracker.Check
 		testutil.Eventually(t, 30*time.Second, "the check", func() bool {
-			checks = listChecks(t, lb, offer.ID)
+			checks = fleetChecks(t, lb, offer.ID)
 			return len(checks) > 0
 		})
 		t.Logf("the check was recorded %s after the last webhook was answered", time.Since(answered).Round(10*time.Millisecond))
 		if len(checks) != 1 {
 			t.Errorf("%d checks, want 1", len(checks))
 		}
-		if n := len(listEvents(t, lb, offer.ID)); n != webhooks {
+		if n := len(fleetEvents(t, lb, offer.ID)); n != webhooks {
 			t.Errorf("%d events stored, want %d", n, webhooks)
 		}
 	})
 
 	t.Run("kill switch toggled through nginx reaches every instance within 1s", func(t *testing.T) {
 		delays := measureKillSwitch(t, instances, func(int) *testutil.Client { return lb }, 6)
-		t.Logf("kill switch propagation through nginx over %d observations: median %s, max %s", len(delays), median(delays), slices.Max(delays))
-		if statusOf(t, lb).Enabled != true {
+		t.Logf("kill switch propagation through nginx over %d observations: median %s, max %s", len(delays), medianDuration(delays), slices.Max(delays))
+		if fleetStatusOf(t, lb).Enabled != true {
 			t.Fatal("automation is off after an even number of toggles")
 		}
 	})
@@ -112,7 +112,7 @@ func TestNginxFleet(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := range next {
-					acked[i] = postWebhook(hc, lb.BaseURL, offer.WebhookToken, fmt.Sprintf("kill-%d", i)) == http.StatusOK
+					acked[i] = postFleetWebhook(hc, lb.BaseURL, offer.WebhookToken, fmt.Sprintf("kill-%d", i)) == http.StatusOK
 					answered.Add(1)
 				}
 			}()
@@ -125,7 +125,7 @@ func TestNginxFleet(t *testing.T) {
 		<-killed
 
 		stored := map[string]bool{}
-		for _, e := range listEvents(t, lb, offer.ID) {
+		for _, e := range fleetEvents(t, lb, offer.ID) {
 			stored[e.ClickID] = true
 		}
 		ackCount, lost := 0, 0
@@ -149,9 +149,9 @@ func TestNginxFleet(t *testing.T) {
 	})
 }
 
-// postWebhook delivers one click as a JSON POST and returns the status, or 0
+// postFleetWebhook delivers one click as a JSON POST and returns the status, or 0
 // when no answer came.
-func postWebhook(hc *http.Client, baseURL, token, clickID string) int {
+func postFleetWebhook(hc *http.Client, baseURL, token, clickID string) int {
 	body := fmt.Sprintf(`{"click_id":%q,"campaign_id":"c1"}`, clickID)
 	resp, err := hc.Post(baseURL+"/api/trackier-webhook?token="+url.QueryEscape(token), "application/json", strings.NewReader(body))
 	if err != nil {
@@ -169,23 +169,23 @@ func createOfferVia(t *testing.T, c *testutil.Client, body map[string]any) offer
 	return o
 }
 
-func listChecks(t *testing.T, c *testutil.Client, offerID int64) []urltracker.Check {
+func fleetChecks(t *testing.T, c *testutil.Client, offerID int64) []urltracker.Check {
 	t.Helper()
 	var ans struct{ Checks []urltracker.Check }
 	c.JSON(t, "GET", fmt.Sprintf("/api/offers/%d/checks", offerID), nil, true, http.StatusOK, &ans)
 	return ans.Checks
 }
 
-func listEvents(t *testing.T, c *testutil.Client, offerID int64) []urltracker.Event {
+func fleetEvents(t *testing.T, c *testutil.Client, offerID int64) []urltracker.Event {
 	t.Helper()
 	var ans struct{ Events []urltracker.Event }
 	c.JSON(t, "GET", fmt.Sprintf("/api/offers/%d/events?limit=1000", offerID), nil, true, http.StatusOK, &ans)
 	return ans.Events
 }
 
-// findNginx returns the nginx binary, or skips the test without one unless
+// findNginxBinary returns the nginx binary, or skips the test without one unless
 // URLTRACKER_REQUIRE_NGINX=1.
-func findNginx(t *testing.T) string {
+func findNginxBinary(t *testing.T) string {
 	t.Helper()
 	for _, candidate := range []string{"nginx", "/usr/sbin/nginx"} {
 		if path, err := exec.LookPath(candidate); err == nil {
@@ -199,8 +199,8 @@ func findNginx(t *testing.T) string {
 	return ""
 }
 
-// buildBinary builds urltracker into a temporary directory.
-func buildBinary(t *testing.T) string {
+// buildFleetBinary builds urltracker into a temporary directory.
+func buildFleetBinary(t *testing.T) string {
 	t.Helper()
 	goBin, err := exec.LookPath("go")
 	if err != nil {
@@ -216,8 +216,8 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-// process is one urltracker serve started from the built binary.
-type process struct {
+// fleetProcess is one urltracker serve started from the built binary.
+type fleetProcess struct {
 	*testutil.Client
 	Name string
 	Logs *testutil.SyncBuffer
@@ -225,11 +225,11 @@ type process struct {
 	done chan error
 }
 
-// startProcess starts `urltracker serve` on a free loopback port and waits
+// startFleetProcess starts `urltracker serve` on a free loopback port and waits
 // until it listens. It is stopped (SIGTERM) at the end of the test.
-func startProcess(t *testing.T, bin, databaseURL, name string) *process {
+func startFleetProcess(t *testing.T, bin, databaseURL, name string) *fleetProcess {
 	t.Helper()
-	p := &process{Name: name, Logs: &testutil.SyncBuffer{}, done: make(chan error, 1)}
+	p := &fleetProcess{Name: name, Logs: &testutil.SyncBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(bin, "serve")
 	env := []string{}
 	for _, kv := range os.Environ() {
@@ -273,7 +273,7 @@ func startProcess(t *testing.T, bin, databaseURL, name string) *process {
 }
 
 // Kill ends the process with SIGKILL, as a crash or the OOM killer would.
-func (p *process) Kill(t *testing.T) {
+func (p *fleetProcess) Kill(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		t.Errorf("kill %s: %v", p.Name, err)
 	}
@@ -282,7 +282,7 @@ func (p *process) Kill(t *testing.T) {
 }
 
 // Stop asks the process to shut down and waits for it.
-func (p *process) Stop(t *testing.T) {
+func (p *fleetProcess) Stop(t *testing.T) {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
@@ -296,7 +296,7 @@ func (p *process) Stop(t *testing.T) {
 // startNginx runs nginx with deploy/nginx.conf, pointed at fleet and
 // listening on a free loopback port, in a prefix directory of its own. It is
 // stopped at the end of the test.
-func startNginx(t *testing.T, nginxBin string, fleet []*process) *testutil.Client {
+func startNginx(t *testing.T, nginxBin string, fleet []*fleetProcess) *testutil.Client {
 	t.Helper()
 	shipped, err := os.ReadFile(filepath.Join("..", "..", "deploy", "nginx.conf"))
 	if err != nil {
@@ -310,7 +310,7 @@ func startNginx(t *testing.T, nginxBin string, fleet []*process) *testutil.Clien
 		}
 		site = strings.Replace(site, shippedAddr, "server "+strings.TrimPrefix(p.BaseURL, "http://")+" ", 1)
 	}
-	port := freePort(t)
+	port := freeLoopbackPort(t)
 	if !strings.Contains(site, "listen 80;") {
 		t.Fatal(`deploy/nginx.conf no longer has the line "listen 80;" the test rewrites`)
 	}
@@ -384,8 +384,8 @@ http {
 	return lb
 }
 
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) int {
+// freeLoopbackPort returns a loopback port that was free a moment ago.
+func freeLoopbackPort(t *testing.T) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
