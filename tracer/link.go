@@ -46,15 +46,17 @@ func resolveURL(base *url.URL, ref string) (*url.URL, error) {
 func escapeQuery(q string) string {
 	const hex = "0123456789ABCDEF"
 	var b strings.Builder
+	escaped := false
 	for i := 0; i < len(q); i++ {
 		c := q[i]
 		if c > ' ' && c < 0x7f && c != '"' && c != '\'' && c != '<' && c != '>' {
-			if b.Len() > 0 {
+			if escaped {
 				b.WriteByte(c)
 			}
 			continue
 		}
-		if b.Len() == 0 {
+		if !escaped {
+			escaped = true
 			b.Grow(len(q) + 8)
 			b.WriteString(q[:i])
 		}
@@ -62,7 +64,7 @@ func escapeQuery(q string) string {
 		b.WriteByte(hex[c>>4])
 		b.WriteByte(hex[c&15])
 	}
-	if b.Len() == 0 {
+	if !escaped {
 		return q
 	}
 	return b.String()
