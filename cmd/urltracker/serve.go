@@ -48,14 +48,8 @@ func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logg
 		logger.Info("migrations applied", "migrations", applied)
 	}
 
-	trc := tracer.New(tracer.Config{
-		Timeout:             cfg.TraceTimeout,
-		HopTimeout:          cfg.HopTimeout,
-		MaxHops:             cfg.MaxHops,
-		AllowCIDRs:          cfg.TraceAllowCIDRs,
-		UserAgent:           cfg.UserAgent,
-		MaxMetaRefreshDelay: cfg.MaxMetaRefreshDelay,
-	})
+	trc := tracer.New(tracerConfig(cfg))
+	defer trc.CloseIdleConnections()
 	runner := &jobs.Runner{DB: db, Tracer: trc, Logger: logger}
 	api := trackier.New(cfg.APITimeout)
 	queue, err := jobs.NewQueue(db, runner, jobs.Options{
