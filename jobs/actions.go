@@ -265,11 +265,16 @@ func (w *actionWorker) Work(ctx context.Context, job *river.Job[ActionArgs]) err
 	entry.Request = json.RawMessage(redact(string(request), offer.Trackier.APIKey))
 	entry.Error = redact(entry.Error, offer.Trackier.APIKey)
 
-	err = db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := db.RecordActionTx(ctx, tx, &entry); err != nil {
+	// The attempt is logged even when the job's own deadline or a shutdown
+	// cut the call short.
+	logCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	report := enabled && !errors.Is(err, errSuperseded)
+	err = db.InTx(logCtx, func(tx *sql.Tx) error {
+		if err := db.RecordActionTx(logCtx, tx, &entry); err != nil {
 			return err
 		}
-		return w.settle(ctx, tx, offer.Offer, args, entry, enabled && !errors.Is(err, errSuperseded))
+		return w.settle(logCtx, tx, offer.Offer, args, entry, report)
 	})
 	if err != nil {
 		return fmt.Errorf("record %s of offer %d: %w", args.Action, args.OfferID, err)
