@@ -209,9 +209,6 @@ type callResult struct {
 // retryable is implemented by the errors of the trackier and alert clients.
 type retryable interface{ Retryable() bool }
 
-// errSuperseded marks an action made stale by a later check.
-var errSuperseded = errors.New("superseded by a later check")
-
 func (w *actionWorker) Work(ctx context.Context, job *river.Job[ActionArgs]) error {
 	args := job.Args
 	db := w.q.db
@@ -229,20 +226,22 @@ func (w *actionWorker) Work(ctx context.Context, job *river.Job[ActionArgs]) err
 	if err != nil {
 		return err
 	}
+	stale, err := w.stale(ctx, args)
+	if err != nil {
+		return err
+	}
 	var res callResult
 	switch {
 	case !enabled:
 		// Stale actions after an emergency are worse than none: drop it.
 		entry.Outcome, entry.Error = urltracker.ActionSuppressed, "the kill switch was off when this action came due; it will not be sent"
+	case stale != "":
+		entry.Outcome, entry.Error = urltracker.ActionFailed, stale
 	default:
-		if err = w.stillWanted(ctx, args); err == nil {
-			res = w.perform(ctx, offer.Offer, args)
-		}
+		res = w.perform(ctx, offer.Offer, args)
 		entry.StatusCode, entry.DurationMS = res.statusCode, res.duration.Milliseconds()
 		var r retryable
 		switch {
-		case err != nil:
-			entry.Outcome, entry.Error = urltracker.ActionFailed, err.Error()
 		case res.err == nil:
 			entry.Outcome, entry.Success = urltracker.ActionSucceeded, true
 		case errors.As(res.err, &r) && r.Retryable() && job.Attempt < job.MaxAttempts:
@@ -269,7 +268,7 @@ func (w *actionWorker) Work(ctx context.Context, job *river.Job[ActionArgs]) err
 	// cut the call short.
 	logCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	report := enabled && !errors.Is(err, errSuperseded)
+	report := enabled && stale == ""
 	err = db.InTx(logCtx, func(tx *sql.Tx) error {
 		if err := db.RecordActionTx(logCtx, tx, &entry); err != nil {
 			return err
@@ -287,9 +286,10 @@ func (w *actionWorker) Work(ctx context.Context, job *river.Job[ActionArgs]) err
 	return nil
 }
 
-// stillWanted refuses a pause or resume that a later check made stale, such
-// as a pause still retrying when the offer has already recovered.
-func (w *actionWorker) stillWanted(ctx context.Context, args ActionArgs) error {
+// stale tells why a pause or resume was made pointless by a later check,
+// such as a pause still retrying when the offer has already recovered; it
+// returns "" when the action is still wanted.
+func (w *actionWorker) stale(ctx context.Context, args ActionArgs) (string, error) {
 	var want urltracker.HealthState
 	switch args.Action {
 	case urltracker.ActionPause:
@@ -297,16 +297,16 @@ func (w *actionWorker) stillWanted(ctx context.Context, args ActionArgs) error {
 	case urltracker.ActionResume:
 		want = urltracker.StateActive
 	default:
-		return nil
+		return "", nil
 	}
 	h, err := w.q.db.Health(ctx, args.OfferID)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if h.State != want {
-		return fmt.Errorf("%w (offer is now %s)", errSuperseded, h.State)
+		return fmt.Sprintf("not sent: superseded by a later check (the offer is now %s)", h.State), nil
 	}
-	return nil
+	return "", nil
 }
 
 func (w *actionWorker) perform(ctx context.Context, offer urltracker.Offer, args ActionArgs) callResult {

@@ -647,3 +647,28 @@ func TestConnectionTestReportsKeyAndCampaign(t *testing.T) {
 		t.Errorf("test without the admin token: %d, want 401", status)
 	}
 }
+
+func TestPauseStillRetryingWhenTheOfferRecoversIsNotSent(t *testing.T) {
+	site, api := newOfferSite(t), newFakeTrackier(t, 503, 200)
+	a := startApp(t, actionEnv(t))
+	offer := createOffer(t, a, boundOffer("flapping", site, api, map[string]any{"pause_after_failures": 1, "resume_after_successes": 1}))
+	site.broken.Store(true)
+	trigger(t, a, offer.ID, urltracker.VerdictBroken)
+	waitOutcome(t, a, offer.ID, urltracker.ActionPause, urltracker.ActionRetrying, 15*time.Second)
+	site.broken.Store(false)
+	trigger(t, a, offer.ID, urltracker.VerdictHealthy)
+
+	pauses := waitOutcome(t, a, offer.ID, urltracker.ActionPause, urltracker.ActionFailed, 30*time.Second)
+	if last := pauses[len(pauses)-1]; !strings.Contains(last.Error, "superseded") || last.StatusCode != 0 {
+		t.Errorf("stale pause attempt = %+v", last)
+	}
+	waitActionsSettled(t, a)
+	var bodies []string
+	for _, c := range api.Calls() {
+		bodies = append(bodies, c.Body["status"])
+	}
+	// The late pause would leave a healthy offer's campaign paused.
+	if got := strings.Join(bodies, ","); got != "paused,active" {
+		t.Errorf("API calls = %s, want the failed pause then the resume, and no late pause", got)
+	}
+}
