@@ -383,7 +383,9 @@ func TestRetriesOn503AndNeverOn400(t *testing.T) {
 		got[1].Attempt != 2 || got[1].StatusCode != 200 || got[1].JobID != got[0].JobID {
 		t.Fatalf("attempts = %+v, want 503 retrying then 200 succeeded", got)
 	}
-	if gap := got[1].At.Sub(got[0].At); gap > 15*time.Second {
+	gap := got[1].At.Sub(got[0].At)
+	t.Logf("first retry came %s after the failed attempt", gap.Round(time.Millisecond))
+	if gap > 15*time.Second {
 		t.Errorf("first retry came %s after the failure, want within 15s", gap)
 	}
 	var req struct{ Method, URL, Body string }
@@ -430,6 +432,7 @@ func TestHungAPIAttemptsEndAtTheDeadlineAndTheBreakerOpens(t *testing.T) {
 		for _, id := range ids {
 			for _, at := range attempts(t, a, id, urltracker.ActionPause) {
 				if strings.Contains(at.Error, "circuit breaker open") {
+					t.Logf("attempt refused by the open breaker took %d ms", at.DurationMS)
 					fastFail = at.DurationMS < 100
 					return true
 				}
@@ -445,6 +448,7 @@ func TestHungAPIAttemptsEndAtTheDeadlineAndTheBreakerOpens(t *testing.T) {
 		for _, at := range attempts(t, a, id, urltracker.ActionPause) {
 			if strings.Contains(at.Error, "did not answer within 300ms") {
 				timeouts++
+				t.Logf("hung attempt ended after %d ms (deadline 300ms)", at.DurationMS)
 				if at.DurationMS > 5000 || at.Outcome != urltracker.ActionRetrying {
 					t.Errorf("hung attempt %+v, want retrying, ended near the 300ms deadline", at)
 				}
