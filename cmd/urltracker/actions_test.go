@@ -18,6 +18,7 @@ import (
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/internal/testutil"
 	"github.com/urltracker/urltracker/store"
+	"github.com/urltracker/urltracker/trackier"
 )
 
 const testAPIKey = "trk-key-SECRET-5f2c9a7d41"
@@ -195,11 +196,7 @@ func waitOutcome(t *testing.T, a *app, offerID int64, kind urltracker.ActionKind
 // the job table, which is shared by every instance.
 func waitActionsSettled(t *testing.T, a *app) {
 	t.Helper()
-	db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(a.Dir, "urltracker.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openStore(t, a)
 	testutil.Eventually(t, 30*time.Second, "action jobs to settle", func() bool {
 		var n int
 		err := db.SQL().QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'offer_action'
@@ -210,6 +207,20 @@ func waitActionsSettled(t *testing.T, a *app) {
 		return n == 0
 	})
 }
+
+// openStore opens the instance's database beside it, to read what it stored.
+func openStore(t *testing.T, a *app) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(a.Dir, "urltracker.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// trackierBreakerThreshold is the failures that open the breaker.
+const trackierBreakerThreshold = trackier.BreakerThreshold
 
 func actionEnv(t *testing.T) map[string]string {
 	env := appEnv(t.TempDir())
@@ -427,41 +438,54 @@ func TestHungAPIAttemptsEndAtTheDeadlineAndTheBreakerOpens(t *testing.T) {
 		ids = append(ids, o.ID)
 		trigger(t, a, o.ID, urltracker.VerdictBroken)
 	}
-	var fastFail bool
 	testutil.Eventually(t, 45*time.Second, "an attempt refused by the open breaker", func() bool {
 		for _, id := range ids {
 			for _, at := range attempts(t, a, id, urltracker.ActionPause) {
 				if strings.Contains(at.Error, "circuit breaker open") {
-					t.Logf("attempt refused by the open breaker took %d ms", at.DurationMS)
-					fastFail = at.DurationMS < 100
 					return true
 				}
 			}
 		}
 		return false
 	})
-	if !fastFail {
-		t.Error("an attempt refused by the breaker took time")
+	// Stopping lets in-flight attempts end and be logged, so that every
+	// call the API saw can be matched with a logged attempt.
+	if err := a.Stop(); err != nil {
+		t.Fatal(err)
 	}
-	timeouts := 0
+	db := openStore(t, a)
+	timeouts, refused := 0, 0
 	for _, id := range ids {
-		for _, at := range attempts(t, a, id, urltracker.ActionPause) {
-			if strings.Contains(at.Error, "did not answer within 300ms") {
+		logged, err := db.Actions(context.Background(), id, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, at := range logged {
+			switch {
+			case strings.Contains(at.Error, "did not answer within 300ms"):
 				timeouts++
 				t.Logf("hung attempt ended after %d ms (deadline 300ms)", at.DurationMS)
 				if at.DurationMS > 5000 || at.Outcome != urltracker.ActionRetrying {
 					t.Errorf("hung attempt %+v, want retrying, ended near the 300ms deadline", at)
 				}
+			case strings.Contains(at.Error, "circuit breaker open"):
+				refused++
+				t.Logf("attempt refused by the open breaker took %d ms", at.DurationMS)
+				if at.DurationMS > 100 || at.StatusCode != 0 || at.Outcome != urltracker.ActionRetrying {
+					t.Errorf("refused attempt %+v, want an immediate retrying failure", at)
+				}
+			default:
+				t.Errorf("unexpected attempt %+v", at)
 			}
 		}
 	}
-	if timeouts < 5 {
-		t.Errorf("%d attempts timed out before the breaker opened, want at least 5", timeouts)
+	if timeouts < trackierBreakerThreshold || refused < 1 {
+		t.Errorf("%d timed-out and %d refused attempts, want at least %d then at least 1", timeouts, refused, trackierBreakerThreshold)
 	}
-	// While open, the breaker sends nothing: the API never saw more calls
-	// than the attempts that went out before it opened.
-	if n := len(api.Calls()); n > 6 {
-		t.Errorf("hung API got %d calls, want at most 6", n)
+	// A refused attempt sends nothing: every call the API saw is a logged
+	// timeout.
+	if n := len(api.Calls()); n != timeouts {
+		t.Errorf("hung API got %d calls for %d timed-out attempts", n, timeouts)
 	}
 }
 
@@ -588,11 +612,7 @@ func TestAPIKeyIsWriteOnlyAndNeverLeaks(t *testing.T) {
 		t.Errorf("API calls = %+v", calls)
 	}
 
-	db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(a.Dir, "urltracker.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openStore(t, a)
 	for _, q := range []string{`SELECT request || error FROM actions`, `SELECT CAST(args AS TEXT) || CAST(errors AS TEXT) FROM river_job`} {
 		rows, err := db.SQL().Query(q)
 		if err != nil {
