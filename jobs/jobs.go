@@ -1,5 +1,5 @@
 // Package jobs runs urltracker's background work on River: the debounced
-// link check per offer (and, later, Trackier actions and retention). The
+// link check per offer, and the Trackier actions and alerts the checks decide. The
 // webhook intake lives here too, because storing an event and enqueuing its
 // check job happen in one transaction.
 package jobs
