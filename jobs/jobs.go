@@ -1,7 +1,7 @@
 // Package jobs runs urltracker's background work on River: the debounced
-// link check per offer, and the Trackier actions and alerts the checks decide. The
-// webhook intake lives here too, because storing an event and enqueuing its
-// check job happen in one transaction.
+// link check per offer, and the Trackier actions and alerts the checks
+// decide. The webhook intake lives here too, because storing an event and
+// enqueuing its check job happen in one transaction.
 package jobs
 
 import (
