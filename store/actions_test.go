@@ -5,68 +5,33 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/internal/testutil"
 )
 
-// actionsTestDBs opens a migrated SQLite database and, when PostgreSQL is
-// reachable (or required by URLTRACKER_REQUIRE_POSTGRES), one in a fresh
-// schema of it.
-func actionsTestDBs(t *testing.T) map[Dialect]*DB {
+// openTestDB opens a migrated database of this test alone on backend (see
+// testutil.DatabaseURL).
+func openTestDB(t *testing.T, backend string) *DB {
 	t.Helper()
 	ctx := context.Background()
-	dbs := map[Dialect]*DB{}
-	lite, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "t.db"))
+	db, err := Open(ctx, testutil.DatabaseURL(t, backend))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dbs[SQLite] = lite
-	pgURL := os.Getenv("URLTRACKER_TEST_POSTGRES")
-	if pgURL == "" {
-		pgURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
 	}
-	admin, err := Open(ctx, pgURL)
-	if err != nil {
-		if os.Getenv("URLTRACKER_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("PostgreSQL required: %v", err)
-		}
-		t.Logf("PostgreSQL unavailable, testing SQLite only: %v", err)
-	} else {
-		schema := fmt.Sprintf("actions_test_%d", time.Now().UnixNano())
-		if _, err := admin.SQL().ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			admin.SQL().ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			admin.Close()
-		})
-		sep := "?"
-		if strings.Contains(pgURL, "?") {
-			sep = "&"
-		}
-		pg, err := Open(ctx, pgURL+sep+"search_path="+schema)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dbs[Postgres] = pg
-	}
-	for _, db := range dbs {
-		t.Cleanup(func() { db.Close() })
-		if _, err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dbs
+	return db
 }
 
 func TestHealthStateAndActionsLog(t *testing.T) {
-	for dialect, db := range actionsTestDBs(t) {
-		t.Run(string(dialect), func(t *testing.T) {
+	for _, backend := range testutil.Backends {
+		t.Run(backend, func(t *testing.T) {
+			db := openTestDB(t, backend)
 			ctx := context.Background()
 			offer, err := db.CreateOffer(ctx, urltracker.Offer{Name: "o", URL: "https://x.example/", UpdateIntervalSeconds: 60, Enabled: true})
 			if err != nil {
