@@ -50,6 +50,21 @@ type fleetStatus struct {
 	} `json:"offers"`
 }
 
+// publicStatus reads the public status; unlike fleetStatusOf it may be
+// called from any goroutine.
+func publicStatus(c *testutil.Client) (fleetStatus, error) {
+	var st fleetStatus
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Get(c.BaseURL + "/api/trackier-status")
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return st, fmt.Errorf("GET %s/api/trackier-status: %s", c.BaseURL, resp.Status)
+	}
+	return st, json.NewDecoder(resp.Body).Decode(&st)
+}
+
 func fleetStatusOf(t *testing.T, c *testutil.Client) fleetStatus {
 	t.Helper()
 	var st fleetStatus
@@ -57,22 +72,36 @@ func fleetStatusOf(t *testing.T, c *testutil.Client) fleetStatus {
 	return st
 }
 
-// sendFleetWebhook delivers one click, as a GET with the macros in the query or as
-// a POST with a JSON body, and returns the status and answer.
+// sendFleetWebhook delivers one click, as a GET with the macros in the query
+// or as a POST with a JSON body, and returns the status and answer. It may be
+// called from any goroutine: a transport error fails the test and returns 0.
 func sendFleetWebhook(t *testing.T, c *testutil.Client, token, clickID string, post bool) (int, map[string]any) {
 	t.Helper()
-	var status int
-	var body []byte
+	target := c.BaseURL + "/api/trackier-webhook?token=" + url.QueryEscape(token)
+	var req *http.Request
+	var err error
 	if post {
-		status, body = c.Do(t, "POST", "/api/trackier-webhook?token="+url.QueryEscape(token),
-			map[string]string{"click_id": clickID, "campaign_id": "c1", "p1": "fleet"}, false)
+		body := fmt.Sprintf(`{"click_id":%q,"campaign_id":"c1","p1":"fleet"}`, clickID)
+		req, err = http.NewRequest("POST", target, strings.NewReader(body))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
 	} else {
-		status, body = c.Do(t, "GET", "/api/trackier-webhook?token="+url.QueryEscape(token)+
-			"&click_id="+url.QueryEscape(clickID)+"&campaign_id=c1&p1=fleet", nil, false)
+		req, err = http.NewRequest("GET", target+"&click_id="+url.QueryEscape(clickID)+"&campaign_id=c1&p1=fleet", nil)
 	}
+	if err != nil {
+		t.Error(err)
+		return 0, nil
+	}
+	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
+	if err != nil {
+		t.Errorf("webhook %s: %v", clickID, err)
+		return 0, nil
+	}
+	defer resp.Body.Close()
 	ans := map[string]any{}
-	_ = json.Unmarshal(body, &ans)
-	return status, ans
+	_ = json.NewDecoder(resp.Body).Decode(&ans)
+	return resp.StatusCode, ans
 }
 
 // TestFleetChecksOncePerInterval sends one offer's webhooks to three
@@ -191,11 +220,10 @@ func measureKillSwitch(t *testing.T, instances []*testutil.Client, via func(i in
 			go func() {
 				defer wg.Done()
 				for {
-					var st fleetStatus
-					status, body := c.Do(t, "GET", "/api/trackier-status", nil, false)
+					st, err := publicStatus(c)
 					seen := time.Since(toggled)
-					if err := json.Unmarshal(body, &st); status != http.StatusOK || err != nil {
-						t.Errorf("status: %d %s", status, body)
+					if err != nil {
+						t.Error(err)
 						return
 					}
 					if st.Enabled == enabled {
