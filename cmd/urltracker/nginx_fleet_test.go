@@ -94,6 +94,7 @@ func TestNginxFleet(t *testing.T) {
 	t.Run("SIGKILL of an instance loses no acknowledged webhook", func(t *testing.T) {
 		offer := createOfferVia(t, lb, map[string]any{"name": "sigkill", "url": upstream.URL + "/hop/1", "update_interval_seconds": fleetInterval})
 		const webhooks, senders = 400, 8
+		servedBefore := fleet[1].webhooksAnswered(t)
 		acked := make([]bool, webhooks)
 		var answered atomic.Int32
 		killed := make(chan struct{})
@@ -138,8 +139,12 @@ func TestNginxFleet(t *testing.T) {
 				lost++
 			}
 		}
-		t.Logf("SIGKILL during %d webhooks through nginx: %d acknowledged, %d stored, %d failed, %d acknowledged but lost",
-			webhooks, ackCount, len(stored), webhooks-ackCount, lost)
+		served := fleet[1].webhooksAnswered(t) - servedBefore // by the killed instance, in this test
+		t.Logf("SIGKILL during %d webhooks through nginx: %d acknowledged, %d stored, %d failed, %d acknowledged but lost; %s had answered %d of them",
+			webhooks, ackCount, len(stored), webhooks-ackCount, lost, fleet[1].Name, served)
+		if served == 0 {
+			t.Errorf("%s answered no webhook before it was killed: the test did not kill an instance under traffic", fleet[1].Name)
+		}
 		if lost > 0 {
 			t.Errorf("%d acknowledged webhooks are not stored", lost)
 		}
@@ -149,8 +154,8 @@ func TestNginxFleet(t *testing.T) {
 	})
 }
 
-// postFleetWebhook delivers one click as a JSON POST and returns the status, or 0
-// when no answer came.
+// postFleetWebhook delivers one click as a JSON POST and returns the status,
+// or 0 when no answer came.
 func postFleetWebhook(hc *http.Client, baseURL, token, clickID string) int {
 	body := fmt.Sprintf(`{"click_id":%q,"campaign_id":"c1"}`, clickID)
 	resp, err := hc.Post(baseURL+"/api/trackier-webhook?token="+url.QueryEscape(token), "application/json", strings.NewReader(body))
@@ -270,6 +275,17 @@ func startFleetProcess(t *testing.T, bin, databaseURL, name string) *fleetProces
 	})
 	p.Client = &testutil.Client{BaseURL: "http://" + addr, AdminToken: testAdminToken}
 	return p
+}
+
+// webhooksAnswered counts the webhook requests the process has logged.
+func (p *fleetProcess) webhooksAnswered(t *testing.T) int {
+	n := 0
+	for _, line := range p.Logs.LogLines(t) {
+		if line["msg"] == "request" && line["path"] == "/api/trackier-webhook" {
+			n++
+		}
+	}
+	return n
 }
 
 // Kill ends the process with SIGKILL, as a crash or the OOM killer would.
