@@ -1,0 +1,54 @@
+// urltracker dashboard: refreshes the live parts of a page and copies the
+// push URL. Pages work without it, only without live updates.
+"use strict";
+
+(function () {
+  const interval = Number(document.body.dataset.refreshMs) || 5000;
+
+  // refresh fetches one live part again and swaps it in, keeping open
+  // <details> open. It leaves a part alone while keyboard focus is inside,
+  // so that refreshing never moves the user's focus.
+  async function refresh(el) {
+    if (document.hidden || el.contains(document.activeElement)) {
+      return;
+    }
+    let res;
+    try {
+      res = await fetch(el.dataset.live, { credentials: "same-origin", headers: { Accept: "text/html" } });
+    } catch (e) {
+      return; // offline for a moment; try again next time
+    }
+    if (res.status === 401) {
+      window.location.reload(); // signed out: the page leads to the login
+      return;
+    }
+    if (!res.ok) {
+      return;
+    }
+    const html = await res.text();
+    const open = new Set(Array.from(el.querySelectorAll("details[open][id]"), (d) => d.id));
+    el.innerHTML = html;
+    open.forEach((id) => {
+      const d = document.getElementById(id);
+      if (d) d.open = true;
+    });
+  }
+
+  document.querySelectorAll("[data-live]").forEach((el) => {
+    setInterval(() => refresh(el), interval);
+  });
+
+  document.querySelectorAll("[data-copy]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      const input = document.getElementById(button.dataset.copy);
+      const status = document.getElementById("copy-status");
+      input.select();
+      try {
+        await navigator.clipboard.writeText(input.value);
+        status.textContent = "Copied.";
+      } catch (e) {
+        status.textContent = "Selected: press Ctrl+C (or ⌘C) to copy.";
+      }
+    });
+  });
+})();
