@@ -84,7 +84,9 @@ func (e *env) serve(db *store.DB, token string) string {
 	dashboard.Register(mux, dashboard.Deps{
 		DB: db, Runner: &jobs.Runner{DB: db, Tracer: trc, Logger: logger}, Tracer: trc, Logger: logger,
 		AdminToken: token, Instance: "dash-test", Now: e.Clock.Now,
-		PushURL: func(tok string) string { return "http://push.example/api/trackier-webhook?token=" + tok + "&click_id={click_id}" },
+		PushURL: func(tok string) string {
+			return "http://push.example/api/trackier-webhook?token=" + tok + "&click_id={click_id}"
+		},
 	})
 	srv := httptest.NewServer(mux)
 	e.t.Cleanup(srv.Close)
