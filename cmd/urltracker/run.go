@@ -16,6 +16,7 @@ const usage = `usage: urltracker <command> [flags]
 commands:
   serve      run the service (webhooks, checks, admin API)
   migrate    apply pending database migrations and exit
+  trace URL  follow URL's redirect chain and print it (--json for the Check)
   version    print the version
 
 configuration comes from URLTRACKER_* environment variables; see README.md.
@@ -47,6 +48,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, cfg, rest, logger)
 	case "migrate":
 		return migrate(ctx, cfg, stdout)
+	case "trace":
+		return traceCmd(ctx, cfg, rest, stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return exitWith(2, fmt.Errorf("unknown command %q", cmd))
