@@ -407,7 +407,7 @@ func TestCheckNowAndTraceShowTheHops(t *testing.T) {
 		t.Fatalf("check now: status %d\n%s", p.Status, p.Body)
 	}
 	body := b.get(p.Location).Body
-	mustContain(t, "offer page", body, "Check done", `class="badge ok">healthy<`, "3 hops", "/hop/2?step=2", "<dt>step</dt><dd>2</dd>", "/landing?from=chain", "<td>302</td>")
+	mustContain(t, "offer page", body, "Check done", `class="badge ok">healthy<`, "3 hops", "/hop/2?step=2", "<dt>step</dt><dd>2</dd>", "/landing?from=chain", `<td data-label="Status">302</td>`)
 
 	p = b.get("/trace?url=" + url.QueryEscape(upstream.URL+"/hop/1"))
 	mustContain(t, "trace page", p.Body, `id="trace-result"`, `class="badge ok">healthy<`, "/hop/2?step=2", "/landing?from=chain")

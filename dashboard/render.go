@@ -74,6 +74,7 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
+	"inc":     func(i int) int { return i + 1 },
 	"isotime": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"verdictClass": func(v urltracker.Verdict) string {
 		switch v {
