@@ -148,7 +148,16 @@ func TestDashboardInBrowser(t *testing.T) {
 	// 2. Create an offer pointing at the redirect chain.
 	_, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`a[href="/offers/new"]`)))
 	must("open the new offer form", err)
+	// Submitted empty, the form says what is missing, field by field.
+	must("clear the interval", chromedp.Do(ctx, chromedp.SetValue(chromedp.ID("f-update_interval_seconds"), "")))
+	_, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`form.card button[type="submit"]`)))
+	must("submit the empty form", err)
+	if summary := text("#form-errors"); !strings.Contains(summary, "Name: required") || !strings.Contains(summary, "Link to check: required") {
+		t.Errorf("error summary %q lacks the missing fields", summary)
+	}
+	shots.take("offer-form-errors")
 	must("fill the form", chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.ID("f-update_interval_seconds"), "300"),
 		chromedp.SendKeys(chromedp.ID("f-name"), "Chain <b>offer</b>"),
 		chromedp.SendKeys(chromedp.ID("f-url"), upstream.URL+"/hop/1"),
 		chromedp.SendKeys(chromedp.ID("f-expected_host"), "127.0.0.1"),
@@ -266,4 +275,15 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.WithPollingTimeout(30*time.Second)))
 	must("overview follows the kill switch", err)
 	shots.take("overview-on-again")
+
+	// 9. The trace tool shows a chain without storing anything.
+	_, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`nav a[href="/trace"]`)))
+	must("open the trace tool", err)
+	must("enter a URL", chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("f-url"), upstream.URL+"/hop/2")))
+	_, err = chromedp.RunResponse(ctx, chromedp.SendKeys(chromedp.ID("f-url"), kb.Enter))
+	must("trace", err)
+	if res := text("#trace-result"); !strings.Contains(res, "healthy") || !strings.Contains(res, "/landing?from=chain") {
+		t.Errorf("trace result %q", res)
+	}
+	shots.take("trace")
 }

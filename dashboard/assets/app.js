@@ -34,6 +34,13 @@
     });
   }
 
+  // After a refused form, start keyboard navigation at the list of errors,
+  // whose links lead to the fields.
+  const errors = document.getElementById("form-errors");
+  if (errors) {
+    errors.focus();
+  }
+
   document.querySelectorAll("[data-live]").forEach((el) => {
     setInterval(() => refresh(el), interval);
   });
