@@ -90,19 +90,6 @@ func (q *Queue) Stop(ctx context.Context) error {
 	return err
 }
 
-// ScheduleCheckTx enqueues a check of offer inside tx unless one is already
-// scheduled or done in the offer's current interval.
-func (q *Queue) ScheduleCheckTx(ctx context.Context, tx *sql.Tx, offer urltracker.Offer) (urltracker.EventOutcome, error) {
-	res, err := q.client.InsertTx(ctx, tx, CheckArgs{OfferID: offer.ID}, checkInsertOpts(offer.UpdateInterval()))
-	if err != nil {
-		return "", fmt.Errorf("enqueue check of offer %d: %w", offer.ID, err)
-	}
-	if res.UniqueSkippedAsDuplicate {
-		return urltracker.OutcomeDebounced, nil
-	}
-	return urltracker.OutcomeCheckScheduled, nil
-}
-
 type checkWorker struct {
 	river.WorkerDefaults[CheckArgs]
 	runner *Runner
@@ -112,7 +99,8 @@ func (w *checkWorker) Work(ctx context.Context, job *river.Job[CheckArgs]) error
 	_, err := w.runner.Run(ctx, job.Args.OfferID)
 	switch {
 	case errors.Is(err, ErrKillSwitchOff), errors.Is(err, urltracker.ErrNotFound), errors.Is(err, ErrOfferDisabled):
-		// Nothing to do now; the next webhook schedules a new check.
+		// Nothing to check now. The job still counts for its period, so the
+		// next check comes with the first webhook of the next period.
 		return nil
 	case err != nil:
 		return err

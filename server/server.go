@@ -16,7 +16,7 @@ import (
 // Deps are everything the HTTP handlers use. All fields are required.
 type Deps struct {
 	DB         *store.DB
-	Queue      *jobs.Queue
+	Intake     *jobs.Intake
 	Runner     *jobs.Runner
 	Tracer     *tracer.Tracer
 	Logger     *slog.Logger

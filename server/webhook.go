@@ -73,7 +73,7 @@ func handleWebhook(d Deps) http.Handler {
 			CampaignID: macros["campaign_id"],
 			Payload:    macros,
 		}
-		res, err := d.Queue.Ingest(r.Context(), offer.Offer, e)
+		res, err := d.Intake.Ingest(r.Context(), offer.Offer, e)
 		if err != nil {
 			d.Logger.Error("webhook: store event", "offer_id", offer.ID, "err", err)
 			writeError(w, http.StatusServiceUnavailable, "storage unavailable; the event was not stored, retry later")

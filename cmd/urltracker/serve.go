@@ -62,10 +62,12 @@ func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logg
 	if err != nil {
 		return exitWith(ExitConfig, fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err))
 	}
+	intake := jobs.NewIntake(db, queue, logger, time.Now)
+	defer intake.Close()
 	var draining atomic.Bool
 	srv := &http.Server{
 		Handler: server.NewServer(server.Deps{
-			DB: db, Queue: queue, Runner: runner, Tracer: trc, Logger: logger,
+			DB: db, Intake: intake, Runner: runner, Tracer: trc, Logger: logger,
 			AdminToken: adminToken, PublicURL: cfg.PublicURL, Instance: cfg.Instance,
 			Now: time.Now, Draining: &draining,
 		}),
@@ -109,6 +111,7 @@ func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logg
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		logger.Warn("http shutdown incomplete", "err", err)
 	}
+	intake.Close()
 	if err := queue.Stop(shutdownCtx); err != nil {
 		logger.Warn("job queue stop incomplete; unfinished jobs will be retried", "err", err)
 	}
