@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -384,7 +385,20 @@ func TestOverviewFigures(t *testing.T) {
 			t.Fatal(i, err)
 		}
 	}
-	if _, err := e.DB.IngestEvent(ctx, urltracker.Event{OfferID: rec.ID, ReceivedAt: time.Now(), ClickID: "c1", Payload: map[string]string{"click_id": "c1"}, Outcome: urltracker.OutcomeDebounced}, nil); err != nil {
+	// As the webhook does: look the token up first. (That also prepares the
+	// store's hot statements, which cannot be prepared inside a transaction
+	// on SQLite's single connection.)
+	if _, err := e.DB.OfferByToken(ctx, rec.WebhookToken); err != nil {
+		t.Fatal(err)
+	}
+	err := e.DB.InTx(ctx, func(tx *sql.Tx) error {
+		ev := urltracker.Event{OfferID: rec.ID, ReceivedAt: time.Now(), ClickID: "c1", Payload: map[string]string{"click_id": "c1"}, Outcome: urltracker.OutcomeDebounced}
+		if _, _, err := e.DB.InsertEventTx(ctx, tx, ev); err != nil {
+			return err
+		}
+		return e.DB.CountWebhooksTx(ctx, tx, rec.ID, 1, ev.ReceivedAt)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	body := b.get("/live/overview").Body
