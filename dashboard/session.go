@@ -204,6 +204,10 @@ func (h *handlers) requireSessionLive(next http.HandlerFunc) http.Handler {
 func (h *handlers) requireCSRF(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+		if err := r.ParseForm(); err != nil {
+			h.renderError(w, r, http.StatusBadRequest, "The form could not be read ("+err.Error()+"), so nothing was changed.")
+			return
+		}
 		key, err := h.signer.loadKey(r.Context())
 		if err != nil {
 			h.storageError(w, r, err)
