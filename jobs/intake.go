@@ -18,6 +18,9 @@ import (
 const (
 	intakeQueueSize = 4096
 	intakeMaxBatch  = 256
+	// commitTimeout bounds one batch's transaction, so a database that hangs
+	// fails the waiting webhooks instead of holding them forever.
+	commitTimeout = 10 * time.Second
 )
 
 // ErrIntakeClosed answers webhooks that arrive after shutdown began.
@@ -139,10 +142,10 @@ func (in *Intake) run() {
 // webhook in a transaction of its own, so that one bad event cannot fail the
 // others.
 func (in *Intake) commit(batch []*ingestRequest) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
 	results, scheduled, err := in.write(ctx, batch)
-	if err != nil && len(batch) > 1 {
+	if err != nil && len(batch) > 1 && in.reachable() {
 		for _, r := range batch {
 			in.commit([]*ingestRequest{r})
 		}
@@ -166,6 +169,15 @@ func (in *Intake) commit(batch []*ingestRequest) {
 		}
 		r.reply <- ingestReply{res: res}
 	}
+}
+
+// reachable tells a failed batch caused by one bad event (retry the others
+// alone) from a database that is away (fail them all at once, so that the
+// webhooks are answered 503 now and Trackier retries them later).
+func (in *Intake) reachable() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return in.db.Ping(ctx) == nil
 }
 
 func (in *Intake) write(ctx context.Context, batch []*ingestRequest) ([]store.IngestResult, map[int64]time.Time, error) {

@@ -1,7 +1,7 @@
 // Package jobs runs urltracker's background work on River: the debounced
-// link check per offer (and, later, Trackier actions and retention). The
-// webhook intake lives here too, because storing an event and enqueuing its
-// check job happen in one transaction.
+// link check per offer, and the Trackier actions and alerts the checks
+// decide. The webhook intake lives here too, because storing an event and
+// enqueuing its check job happen in one transaction.
 package jobs
 
 import (
@@ -15,7 +15,9 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/alert"
 	"github.com/urltracker/urltracker/store"
+	"github.com/urltracker/urltracker/trackier"
 )
 
 // QueueChecks is the River queue of link checks.
@@ -46,6 +48,13 @@ type Options struct {
 	JobTimeout   time.Duration
 	PollInterval time.Duration
 	Logger       *slog.Logger
+
+	// Trackier and Alerts make the calls of action jobs; APITimeout is
+	// their deadline and ActionConcurrency bounds how many run at once.
+	Trackier          *trackier.Client
+	Alerts            *alert.Sender
+	APITimeout        time.Duration
+	ActionConcurrency int
 }
 
 // Queue owns the River client: it inserts jobs and, once started, works them.
@@ -54,16 +63,23 @@ type Queue struct {
 	db     *store.DB
 }
 
-// NewQueue builds the River client over db with the check worker.
+// NewQueue builds the River client over db with the check and action
+// workers.
 func NewQueue(db *store.DB, runner *Runner, opts Options) (*Queue, error) {
+	q := &Queue{db: db}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &checkWorker{runner: runner})
+	river.AddWorker(workers, &actionWorker{q: q, trackier: opts.Trackier, alerts: opts.Alerts,
+		timeout: opts.APITimeout, logger: runner.Logger})
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	client, err := river.NewClient(db.RiverDriver(), &river.Config{
-		Queues:            map[string]river.QueueConfig{QueueChecks: {MaxWorkers: opts.CheckConcurrency}},
+		Queues: map[string]river.QueueConfig{
+			QueueChecks:  {MaxWorkers: opts.CheckConcurrency},
+			QueueActions: {MaxWorkers: max(opts.ActionConcurrency, 1)},
+		},
 		Workers:           workers,
 		JobTimeout:        opts.JobTimeout,
 		FetchPollInterval: opts.PollInterval,
@@ -72,7 +88,8 @@ func NewQueue(db *store.DB, runner *Runner, opts Options) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
-	return &Queue{client: client, db: db}, nil
+	q.client = client
+	return q, nil
 }
 
 // Start begins working jobs until Stop.

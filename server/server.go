@@ -11,6 +11,7 @@ import (
 	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/store"
 	"github.com/urltracker/urltracker/tracer"
+	"github.com/urltracker/urltracker/trackier"
 )
 
 // Deps are everything the HTTP handlers use. All fields are required.
@@ -19,6 +20,7 @@ type Deps struct {
 	Intake     *jobs.Intake
 	Runner     *jobs.Runner
 	Tracer     *tracer.Tracer
+	Trackier   *trackier.Client
 	Logger     *slog.Logger
 	AdminToken string
 	PublicURL  string

@@ -17,11 +17,13 @@ import (
 	"time"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/alert"
 	"github.com/urltracker/urltracker/config"
 	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/server"
 	"github.com/urltracker/urltracker/store"
 	"github.com/urltracker/urltracker/tracer"
+	"github.com/urltracker/urltracker/trackier"
 )
 
 func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logger) error {
@@ -49,14 +51,22 @@ func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logg
 	trc := tracer.New(tracerConfig(cfg))
 	defer trc.CloseIdleConnections()
 	runner := &jobs.Runner{DB: db, Tracer: trc, Logger: logger}
+	api := trackier.New(cfg.APITimeout)
 	queue, err := jobs.NewQueue(db, runner, jobs.Options{
 		CheckConcurrency: cfg.CheckConcurrency,
 		JobTimeout:       cfg.TraceTimeout + 15*time.Second,
 		Logger:           logger.With("component", "river"),
+		Trackier:         api,
+		Alerts:           alert.NewSender(cfg.APITimeout),
+		APITimeout:       cfg.APITimeout,
+		// Actions are short HTTP calls; a few at a time keep a slow API
+		// from holding many connections open.
+		ActionConcurrency: 4,
 	})
 	if err != nil {
 		return err
 	}
+	runner.AfterCheck = queue.DecideActionsTx
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -67,7 +77,7 @@ func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logg
 	var draining atomic.Bool
 	srv := &http.Server{
 		Handler: server.NewServer(server.Deps{
-			DB: db, Intake: intake, Runner: runner, Tracer: trc, Logger: logger,
+			DB: db, Intake: intake, Runner: runner, Tracer: trc, Trackier: api, Logger: logger,
 			AdminToken: adminToken, PublicURL: cfg.PublicURL, Instance: cfg.Instance,
 			Now: time.Now, Draining: &draining,
 		}),
