@@ -38,6 +38,11 @@ type Deps struct {
 	// PushURL builds the S2S push URL of a webhook token, the same one the
 	// API answers (server.WebhookURL).
 	PushURL func(token string) string
+	// TrackierTest is the admin API's connection test of an offer's
+	// Trackier binding (POST /api/offers/{id}/trackier-test), answering
+	// JSON. The dashboard runs it for signed-in admins, so that the test
+	// works one way only.
+	TrackierTest http.Handler
 }
 
 // Register adds the dashboard's routes to mux.
@@ -68,6 +73,7 @@ func Register(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /offers/{id}/delete", page(h.deleteOfferForm))
 	mux.Handle("POST /offers/{id}/delete", form(h.deleteOffer))
 	mux.Handle("POST /offers/{id}/check", form(h.checkNow))
+	mux.Handle("POST /offers/{id}/trackier-test", form(h.d.TrackierTest.ServeHTTP))
 
 	mux.Handle("GET /trace", page(h.trace))
 

@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -87,6 +88,12 @@ func (e *env) serve(db *store.DB, token string) string {
 		PushURL: func(tok string) string {
 			return "http://push.example/api/trackier-webhook?token=" + tok + "&click_id={click_id}"
 		},
+		// The API's connection test is the server's; here it only says that
+		// it was reached (cmd/urltracker tests the real one end to end).
+		TrackierTest: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"success":true,"offer":%q}`, r.PathValue("id"))
+		}),
 	})
 	srv := httptest.NewServer(mux)
 	e.t.Cleanup(srv.Close)

@@ -38,7 +38,7 @@ func TestPagesNeedASession(t *testing.T) {
 	}
 	// Even with a valid CSRF token, no session means no change.
 	csrf := b.csrf("/login")
-	for _, path := range []string{"/kill-switch", "/offers/new", "/offers/" + id + "/edit", "/offers/" + id + "/delete", "/offers/" + id + "/check", "/logout"} {
+	for _, path := range []string{"/kill-switch", "/offers/new", "/offers/" + id + "/edit", "/offers/" + id + "/delete", "/offers/" + id + "/check", "/offers/" + id + "/trackier-test", "/logout"} {
 		p := b.post(path, url.Values{"csrf": {csrf}, "enabled": {"false"}, "name": {"Changed"}, "url": {"http://a.example/"}, "update_interval_seconds": {"60"}}, "")
 		if p.Status != http.StatusSeeOther || p.Location != "/login" {
 			t.Errorf("POST %s: status %d to %q, want 303 to /login", path, p.Status, p.Location)
@@ -165,6 +165,7 @@ func TestFormsWithoutCSRFTokenChangeNothing(t *testing.T) {
 		{"/offers/" + id + "/edit", offerForm},
 		{"/offers/" + id + "/delete", url.Values{}},
 		{"/offers/" + id + "/check", url.Values{}},
+		{"/offers/" + id + "/trackier-test", url.Values{}},
 		{"/logout", url.Values{}},
 		{"/login", url.Values{"token": {adminToken}}},
 	} {
@@ -452,4 +453,20 @@ func TestSecurityHeadersAndAssets(t *testing.T) {
 	if p := b.do(req); p.Status != http.StatusForbidden {
 		t.Errorf("cross-site POST /login: status %d, want 403", p.Status)
 	}
+}
+
+func TestTrackierTestRunsTheAPIsTestForSignedInAdmins(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.login()
+	path := b.createOffer(url.Values{"name": {"Bound"}, "url": {"https://a.example/"}, "trackier.campaign_id": {"cmp-1"}, "trackier.api_key": {"k"}})
+	mustContain(t, "offer page", b.get(path).Body, `data-trackier-test="`+path+`/trackier-test"`, "Test connection")
+	mustContain(t, "edit form", b.get(path+"/edit").Body, `data-trackier-test="`+path+`/trackier-test"`)
+	p := b.post(path+"/trackier-test", url.Values{}, path)
+	id := strings.TrimPrefix(path, "/offers/")
+	if p.Status != http.StatusOK || p.Body != `{"success":true,"offer":"`+id+`"}` {
+		t.Errorf("test connection: status %d, body %s", p.Status, p.Body)
+	}
+	unbound := b.createOffer(url.Values{"name": {"Unbound"}, "url": {"https://a.example/"}})
+	mustNotContain(t, "unbound offer page", b.get(unbound).Body, "Test connection")
 }

@@ -93,6 +93,7 @@ type overviewPage struct {
 	ActiveOffers int
 	Stats        store.HourStats
 	Checks       []store.OfferCheck
+	Actions      []store.OfferAction
 }
 
 func (h *handlers) loadOverview(r *http.Request) (*overviewPage, error) {
@@ -109,6 +110,9 @@ func (h *handlers) loadOverview(r *http.Request) (*overviewPage, error) {
 		return nil, err
 	}
 	if p.Checks, err = h.d.DB.RecentChecks(ctx, listLimit); err != nil {
+		return nil, err
+	}
+	if p.Actions, err = h.d.DB.RecentActions(ctx, listLimit); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -222,6 +226,8 @@ type offerPage struct {
 	PushURL string
 	Checks  []urltracker.Check
 	Events  []urltracker.Event
+	Actions []urltracker.Action
+	Health  store.Health
 }
 
 // loadOffer loads the offer of the {id} path value; it answers the request
@@ -250,9 +256,17 @@ func (h *handlers) loadOfferPage(w http.ResponseWriter, r *http.Request) (*offer
 		return nil, false
 	}
 	p := &offerPage{page: page{Title: rec.Name, Nav: "offers", LoggedIn: true}, Offer: rec, PushURL: h.d.PushURL(rec.WebhookToken)}
-	var err error
-	if p.Checks, err = h.d.DB.Checks(r.Context(), rec.ID, listLimit); err == nil {
-		p.Events, err = h.d.DB.Events(r.Context(), rec.ID, listLimit)
+	ctx := r.Context()
+	checks, err := h.d.DB.Checks(ctx, rec.ID, listLimit)
+	if err == nil {
+		p.Checks = checks
+		p.Events, err = h.d.DB.Events(ctx, rec.ID, listLimit)
+	}
+	if err == nil {
+		p.Actions, err = h.d.DB.Actions(ctx, rec.ID, listLimit)
+	}
+	if err == nil {
+		p.Health, err = h.d.DB.Health(ctx, rec.ID)
 	}
 	if err != nil {
 		h.storageError(w, r, err)

@@ -94,6 +94,18 @@ var funcs = template.FuncMap{
 		}
 		return strings.ReplaceAll(string(v), "_", " ")
 	},
+	"outcomeClass": func(o urltracker.ActionOutcome) string {
+		switch o {
+		case urltracker.ActionSucceeded:
+			return "badge ok"
+		case urltracker.ActionFailed:
+			return "badge bad"
+		case urltracker.ActionRetrying:
+			return "badge warn"
+		default:
+			return "badge none"
+		}
+	},
 	"label": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 	"percent": func(rate *float64) string {
 		if rate == nil {

@@ -35,6 +35,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	dashboard.Register(mux, dashboard.Deps{
 		DB: d.DB, Runner: d.Runner, Tracer: d.Tracer, Logger: d.Logger,
 		AdminToken: d.AdminToken, Instance: d.Instance, Now: d.Now,
-		PushURL: func(token string) string { return WebhookURL(d.PublicURL, token) },
+		PushURL:      func(token string) string { return WebhookURL(d.PublicURL, token) },
+		TrackierTest: handleTrackierTest(d),
 	})
 }

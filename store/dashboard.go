@@ -68,6 +68,36 @@ func (db *DB) RecentChecks(ctx context.Context, limit int) ([]OfferCheck, error)
 	return checks, rows.Err()
 }
 
+// OfferAction is an action attempt with the name of its offer.
+type OfferAction struct {
+	urltracker.Action
+	OfferName string
+}
+
+// RecentActions lists the newest action attempts of all offers, newest
+// first.
+func (db *DB) RecentActions(ctx context.Context, limit int) ([]OfferAction, error) {
+	rows, err := db.sql.QueryContext(ctx, db.q(`SELECT `+prefixed("a.", actionColumns)+`, o.name
+		FROM actions a JOIN offers o ON o.id = a.offer_id ORDER BY a.id DESC LIMIT ?`), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list recent actions: %w", err)
+	}
+	defer rows.Close()
+	actions := []OfferAction{}
+	for rows.Next() {
+		var oa OfferAction
+		a, err := scanAction(scanFunc(func(dest ...any) error {
+			return rows.Scan(append(dest, &oa.OfferName)...)
+		}))
+		if err != nil {
+			return nil, fmt.Errorf("list recent actions: %w", err)
+		}
+		oa.Action = a
+		actions = append(actions, oa)
+	}
+	return actions, rows.Err()
+}
+
 // WebhooksSinceByOffer counts each offer's webhooks received at or after
 // since; offers without any are absent from the map.
 func (db *DB) WebhooksSinceByOffer(ctx context.Context, since time.Time) (map[int64]int64, error) {

@@ -229,7 +229,31 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	shots.take("check-with-hops")
 
-	// 6. At phone width the page fits the screen.
+	// 6. Bind the offer to a Trackier campaign through the edit form, then
+	// test the connection from the offer page.
+	api := newFakeTrackier(t)
+	_, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`a[href$="/edit"]`)))
+	must("open the edit form", err)
+	must("bind the campaign", chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID("f-trackier-campaign_id"), "cmp-77"),
+		chromedp.SendKeys(chromedp.ID("f-trackier-api_key"), testAPIKey),
+		chromedp.SendKeys(chromedp.ID("f-trackier-api_base_url"), api.URL),
+	))
+	_, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`form.card button[type="submit"]`)))
+	must("save the offer", err)
+	must("test the connection", chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button[data-trackier-test]`))))
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("trackier-test-result").textContent.startsWith("Connection works")`,
+		chromedp.WithPollingTimeout(30*time.Second)))
+	must("wait for the connection test", err)
+	if calls := api.Calls(); len(calls) != 1 || calls[0].APIKey != testAPIKey {
+		t.Errorf("Trackier API calls: %+v", calls)
+	}
+	if body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body"))); strings.Contains(body, testAPIKey) {
+		t.Error("the offer page shows the API key")
+	}
+	shots.take("trackier-connection")
+
+	// 7. At phone width the page fits the screen.
 	must("phone width", chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)))
 	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
 	must("measure", err)
@@ -239,7 +263,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	shots.take("offer-phone")
 	must("desktop width", chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)))
 
-	// 7. The overview shows the traffic, then the kill switch is pulled
+	// 8. The overview shows the traffic, then the kill switch is pulled
 	// through its confirmation.
 	must("overview", chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("switch-state"))))
 	if got := text("#stat-webhooks") + "/" + text("#stat-checks") + "/" + text("#stat-rate"); got != "1/1/100.0 %" {
@@ -269,14 +293,14 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Error("the status endpoint still says automation is on")
 	}
 
-	// 8. Turned back on through the API, the open overview follows by itself.
+	// 9. Turned back on through the API, the open overview follows by itself.
 	a.JSON(t, http.MethodPost, "/api/trackier-emergency-toggle?enabled=true", nil, true, http.StatusOK, nil)
 	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("switch-state").textContent.includes("Checks run")`,
 		chromedp.WithPollingTimeout(30*time.Second)))
 	must("overview follows the kill switch", err)
 	shots.take("overview-on-again")
 
-	// 9. The trace tool shows a chain without storing anything.
+	// 10. The trace tool shows a chain without storing anything.
 	_, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`nav a[href="/trace"]`)))
 	must("open the trace tool", err)
 	must("enter a URL", chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("f-url"), upstream.URL+"/hop/2")))

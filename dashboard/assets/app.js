@@ -45,6 +45,40 @@
     setInterval(() => refresh(el), interval);
   });
 
+  // The Trackier connection test answers JSON; say what it means.
+  function describeTest(res, ans) {
+    if (!ans) {
+      return "The test could not run (HTTP " + res.status + "). Reload the page and try again.";
+    }
+    if (ans.success) {
+      return "Connection works: the API key is accepted and the campaign exists (" + ans.duration_ms + " ms).";
+    }
+    const status = ans.status_code ? " (HTTP " + ans.status_code + ")" : "";
+    return "Connection failed" + status + ": " + (ans.error || "no details");
+  }
+
+  document.querySelectorAll("[data-trackier-test]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      const out = document.getElementById(button.getAttribute("aria-controls"));
+      const csrf = document.querySelector('input[name="csrf"]').value;
+      button.disabled = true;
+      out.textContent = "Testing…";
+      try {
+        const res = await fetch(button.dataset.trackierTest, {
+          method: "POST",
+          credentials: "same-origin",
+          body: new URLSearchParams({ csrf: csrf }),
+        });
+        const ans = await res.json().catch(() => null);
+        out.textContent = describeTest(res, ans);
+      } catch (e) {
+        out.textContent = "The test could not run: " + e.message;
+      } finally {
+        button.disabled = false;
+      }
+    });
+  });
+
   document.querySelectorAll("[data-copy]").forEach((button) => {
     button.addEventListener("click", async () => {
       const input = document.getElementById(button.dataset.copy);
