@@ -253,15 +253,19 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	shots.take("trackier-connection")
 
-	// 7. At phone width the page fits the screen.
-	must("phone width", chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)))
-	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
-	must("measure", err)
-	if overflow {
-		t.Error("the offer page is wider than a phone screen")
+	// 7. At phone width the pages fit the screen.
+	fitsPhone := func(name string) {
+		t.Helper()
+		must("phone width", chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)))
+		overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
+		must("measure", err)
+		if overflow {
+			t.Errorf("the %s page is wider than a phone screen", name)
+		}
+		shots.take(name + "-phone")
+		must("desktop width", chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)))
 	}
-	shots.take("offer-phone")
-	must("desktop width", chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)))
+	fitsPhone("offer")
 
 	// 8. The overview shows the traffic, then the kill switch is pulled
 	// through its confirmation.
@@ -273,6 +277,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("switch state %q, want on", s)
 	}
 	shots.take("overview-on")
+	fitsPhone("overview")
 	_, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`a[href="/kill-switch?enabled=false"]`)))
 	must("open the confirmation", err)
 	shots.take("kill-switch-confirm")
