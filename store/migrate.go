@@ -168,13 +168,7 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 	for _, v := range res.Versions {
 		applied = append(applied, fmt.Sprintf("river %03d_%s", v.Version, v.Name))
 	}
-	// Prepare the webhook path's statements now that their tables exist.
-	// Prepared lazily, the first one could be needed inside a transaction,
-	// and SQLite's single connection would then wait for itself.
-	if _, err := db.hot(ctx); err != nil {
-		return applied, err
-	}
-	return applied, nil
+	return applied, db.prepareHot(ctx)
 }
 
 func (db *DB) appliedVersions(ctx context.Context) (map[int]string, error) {
