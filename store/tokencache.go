@@ -7,7 +7,7 @@ import (
 
 const (
 	// tokenCacheTTL bounds how long an offer edit takes to reach the
-	// webhook path; it matches the kill switch's one second.
+	// webhook path on another instance (this one forgets at once).
 	tokenCacheTTL = time.Second
 	// tokenCacheMax bounds the cache's memory: past it, the cache starts over.
 	tokenCacheMax = 10_000
