@@ -1,5 +1,5 @@
 // Package jobs runs urltracker's background work on River: the debounced
-// link check per offer (and, later, Trackier actions and retention). The
+// link check per offer, retention (and, later, Trackier actions). The
 // webhook intake lives here too, because storing an event and enqueuing its
 // check job happen in one transaction.
 package jobs
@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/store"
 )
 
@@ -46,6 +47,10 @@ type Options struct {
 	JobTimeout   time.Duration
 	PollInterval time.Duration
 	Logger       *slog.Logger
+	// Retention is what the periodic retention job keeps; a zero MaxAge
+	// turns the job off.
+	Retention store.RetentionPolicy
+	Metrics   *metrics.Metrics
 }
 
 // Queue owns the River client: it inserts jobs and, once started, works them.
@@ -62,8 +67,16 @@ func NewQueue(db *store.DB, runner *Runner, opts Options) (*Queue, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	queues := map[string]river.QueueConfig{QueueChecks: {MaxWorkers: opts.CheckConcurrency}}
+	var periodic []*river.PeriodicJob
+	if opts.Retention.MaxAge > 0 {
+		river.AddWorker(workers, &retentionWorker{db: db, policy: opts.Retention, metrics: opts.Metrics, logger: logger})
+		queues[QueueMaintenance] = river.QueueConfig{MaxWorkers: 1}
+		periodic = append(periodic, retentionJob())
+	}
 	client, err := river.NewClient(db.RiverDriver(), &river.Config{
-		Queues:            map[string]river.QueueConfig{QueueChecks: {MaxWorkers: opts.CheckConcurrency}},
+		Queues:            queues,
+		PeriodicJobs:      periodic,
 		Workers:           workers,
 		JobTimeout:        opts.JobTimeout,
 		FetchPollInterval: opts.PollInterval,

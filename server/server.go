@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/urltracker/urltracker/jobs"
+	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/store"
 	"github.com/urltracker/urltracker/tracer"
 )
@@ -26,6 +27,7 @@ type Deps struct {
 	Now        func() time.Time
 	// Draining is set when shutdown begins; /readyz then answers 503.
 	Draining *atomic.Bool
+	Metrics  *metrics.Metrics
 }
 
 // NewServer returns the HTTP handler of urltracker.

@@ -16,6 +16,7 @@ const usage = `usage: urltracker <command> [flags]
 commands:
   serve      run the service (webhooks, checks, admin API)
   migrate    apply pending database migrations and exit
+  check      preflight: would serve start here? (--json); exit 0 or 78
   version    print the version
 
 configuration comes from URLTRACKER_* environment variables; see README.md.
@@ -36,6 +37,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 		return nil
+	case "check":
+		// check reports an invalid configuration as one of its lines.
+		return preflight(ctx, rest, getenv, stdout)
 	}
 	cfg, err := config.Load(getenv)
 	if err != nil {

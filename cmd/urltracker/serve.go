@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/config"
 	"github.com/urltracker/urltracker/jobs"
+	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/server"
 	"github.com/urltracker/urltracker/store"
 	"github.com/urltracker/urltracker/tracer"
@@ -28,6 +28,20 @@ func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logg
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(cfg.MemoryLimit)
 	}
+	// A second copy of this instance must fail here, at once and for good
+	// (exit 78), before it touches the database or the port's users.
+	if cfg.IsSQLite() {
+		lock, err := acquireInstanceLock(cfg.SQLitePath())
+		if err != nil {
+			return exitWith(ExitConfig, err)
+		}
+		defer lock.Release()
+	}
+	ln, err := listen(cfg.Addr)
+	if err != nil {
+		return exitWith(ExitConfig, err)
+	}
+	defer ln.Close()
 	adminToken, tokenFile, err := adminToken(cfg)
 	if err != nil {
 		return exitWith(ExitConfig, err)
@@ -54,26 +68,25 @@ func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logg
 		UserAgent:           cfg.UserAgent,
 		MaxMetaRefreshDelay: cfg.MaxMetaRefreshDelay,
 	})
-	runner := &jobs.Runner{DB: db, Tracer: trc, Logger: logger}
+	mtr := metrics.New(db, logger)
+	runner := &jobs.Runner{DB: db, Tracer: trc, Logger: logger, Metrics: mtr}
 	queue, err := jobs.NewQueue(db, runner, jobs.Options{
 		CheckConcurrency: cfg.CheckConcurrency,
 		JobTimeout:       cfg.TraceTimeout + 15*time.Second,
 		Logger:           logger.With("component", "river"),
+		Retention:        store.RetentionPolicy{MaxAge: cfg.Retention, KeepPerOffer: cfg.RetentionKeep},
+		Metrics:          mtr,
 	})
 	if err != nil {
 		return err
 	}
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return exitWith(ExitConfig, fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err))
-	}
 	var draining atomic.Bool
 	srv := &http.Server{
 		Handler: server.NewServer(server.Deps{
 			DB: db, Queue: queue, Runner: runner, Tracer: trc, Logger: logger,
 			AdminToken: adminToken, PublicURL: cfg.PublicURL, Instance: cfg.Instance,
-			Now: time.Now, Draining: &draining,
+			Now: time.Now, Draining: &draining, Metrics: mtr,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -84,7 +97,6 @@ func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logg
 	}
 
 	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
-		ln.Close()
 		return fmt.Errorf("start job queue: %w", err)
 	}
 	serveErr := make(chan error, 1)
