@@ -80,6 +80,9 @@ func runChecks(ctx context.Context, getenv func(string) string) []checkResult {
 func checkDatabase(ctx context.Context, cfg config.Config) []checkResult {
 	if cfg.IsSQLite() {
 		path := cfg.SQLitePath()
+		if _, err := os.Stat(filepath.Dir(path)); err != nil {
+			return []checkResult{{Name: "database", Detail: "cannot use the directory of sqlite file " + path + ": " + err.Error()}}
+		}
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 			ms, err := store.Migrations()
 			if err != nil {
