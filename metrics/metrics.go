@@ -89,6 +89,11 @@ func New(db *store.DB, logger *slog.Logger) *Metrics {
 	for _, v := range []urltracker.Verdict{urltracker.VerdictHealthy, urltracker.VerdictBroken, urltracker.VerdictTimeout} {
 		m.checks.WithLabelValues(string(v))
 	}
+	for _, kind := range []string{"pause", "resume", "set_destination", "alert"} {
+		for _, result := range []string{"success", "failure"} {
+			m.trackierCalls.WithLabelValues(kind, result)
+		}
+	}
 	return m
 }
 
