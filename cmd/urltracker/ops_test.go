@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/internal/testutil"
+	"github.com/urltracker/urltracker/store"
 )
 
 // TestDuplicateStartExits78 is the old service's incident: a second copy
@@ -220,5 +222,66 @@ func TestCheckFailsWith78ForEachFailingCondition(t *testing.T) {
 			}
 			t.Logf("✗ %s: %s", c.Name, c.Detail)
 		})
+	}
+}
+
+// TestRetentionJobPrunesOnStart runs the periodic retention job through River
+// in a real instance: expired events and surplus checks go, the rest stays.
+func TestRetentionJobPrunesOnStart(t *testing.T) {
+	ctx := context.Background()
+	env := appEnv(t.TempDir())
+	env["URLTRACKER_RETENTION"] = "24h"
+	env["URLTRACKER_RETENTION_KEEP"] = "2"
+
+	db, err := store.Open(ctx, env["URLTRACKER_DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := db.CreateOffer(ctx, urltracker.Offer{Name: "kept", URL: "http://127.0.0.1:1/x", UpdateIntervalSeconds: 3600, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for i, age := range []time.Duration{72 * time.Hour, 25 * time.Hour, time.Hour, 0} {
+		_, err := db.IngestEvent(ctx, urltracker.Event{OfferID: offer.ID, ReceivedAt: now.Add(-age), ClickID: fmt.Sprintf("age-%d", i),
+			Payload: map[string]string{}, Outcome: urltracker.OutcomeDebounced}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var newest []int64
+	for i := range 4 {
+		c := urltracker.Check{OfferID: offer.ID, StartedAt: now.Add(time.Duration(i) * time.Second), Verdict: urltracker.VerdictHealthy, Chain: []urltracker.Hop{}}
+		if err := db.SaveCheck(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+		newest = append([]int64{c.ID}, newest...)
+	}
+	db.Close()
+
+	a := startApp(t, env)
+	testutil.Eventually(t, 30*time.Second, "the retention job to run", func() bool {
+		return strings.Contains(a.Logs.String(), `"msg":"retention done"`)
+	})
+	var events struct {
+		Events []urltracker.Event `json:"events"`
+	}
+	a.JSON(t, "GET", fmt.Sprintf("/api/offers/%d/events", offer.ID), nil, true, http.StatusOK, &events)
+	var clicks []string
+	for _, e := range events.Events {
+		clicks = append(clicks, e.ClickID)
+	}
+	if strings.Join(clicks, ",") != "age-3,age-2" {
+		t.Errorf("events kept: %v, want the two younger than 24h", clicks)
+	}
+	var checks struct {
+		Checks []urltracker.Check `json:"checks"`
+	}
+	a.JSON(t, "GET", fmt.Sprintf("/api/offers/%d/checks", offer.ID), nil, true, http.StatusOK, &checks)
+	if len(checks.Checks) != 2 || checks.Checks[0].ID != newest[0] || checks.Checks[1].ID != newest[1] {
+		t.Errorf("checks kept: %+v, want the newest two %v", checks.Checks, newest[:2])
 	}
 }
