@@ -21,7 +21,7 @@ func (o Offer) Validate() FieldErrors {
 	} else if len(o.Name) > 200 {
 		fe["name"] = "at most 200 characters"
 	}
-	if msg := checkHTTPURL(o.URL); msg != "" {
+	if msg := CheckHTTPURL(o.URL); msg != "" {
 		fe["url"] = msg
 	}
 	if o.UpdateIntervalSeconds < 1 {
@@ -35,7 +35,7 @@ func (o Offer) Validate() FieldErrors {
 		}
 	}
 	if o.Trackier.APIBaseURL != "" {
-		if msg := checkHTTPURL(o.Trackier.APIBaseURL); msg != "" {
+		if msg := CheckHTTPURL(o.Trackier.APIBaseURL); msg != "" {
 			fe["trackier.api_base_url"] = msg
 		}
 	}
@@ -46,7 +46,7 @@ func (o Offer) Validate() FieldErrors {
 		fe["policy.resume_after_successes"] = "must be 0 (off) or more"
 	}
 	if o.Policy.AlertURL != "" {
-		if msg := checkHTTPURL(o.Policy.AlertURL); msg != "" {
+		if msg := CheckHTTPURL(o.Policy.AlertURL); msg != "" {
 			fe["policy.alert_url"] = msg
 		}
 	}
@@ -56,7 +56,8 @@ func (o Offer) Validate() FieldErrors {
 	return fe
 }
 
-func checkHTTPURL(raw string) string {
+// CheckHTTPURL says what is wrong with raw as an absolute http(s) URL, or "".
+func CheckHTTPURL(raw string) string {
 	if strings.TrimSpace(raw) == "" {
 		return "required"
 	}

@@ -11,6 +11,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /api/trackier-status", handleStatus(d))
 	mux.Handle("POST /api/trackier-emergency-toggle", admin(handleEmergencyToggle(d)))
 	mux.Handle("POST /api/trackier-trigger/{offerID}", admin(handleTrigger(d)))
+	mux.Handle("POST /trace", admin(handleTrace(d)))
 
 	mux.Handle("POST /api/offers", admin(handleOfferCreate(d)))
 	mux.Handle("GET /api/offers", admin(handleOfferList(d)))

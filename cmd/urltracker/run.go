@@ -17,6 +17,7 @@ commands:
   serve      run the service (webhooks, checks, admin API)
   migrate    apply pending database migrations and exit
   check      preflight: would serve start here? (--json); exit 0 or 78
+  trace URL  follow URL's redirect chain and print it (--json for the Check)
   version    print the version
 
 configuration comes from URLTRACKER_* environment variables; see README.md.
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, cfg, rest, logger)
 	case "migrate":
 		return migrate(ctx, cfg, stdout)
+	case "trace":
+		return traceCmd(ctx, cfg, rest, stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return exitWith(2, fmt.Errorf("unknown command %q", cmd))

@@ -60,14 +60,8 @@ func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logg
 		logger.Info("migrations applied", "migrations", applied)
 	}
 
-	trc := tracer.New(tracer.Config{
-		Timeout:             cfg.TraceTimeout,
-		HopTimeout:          cfg.HopTimeout,
-		MaxHops:             cfg.MaxHops,
-		AllowCIDRs:          cfg.TraceAllowCIDRs,
-		UserAgent:           cfg.UserAgent,
-		MaxMetaRefreshDelay: cfg.MaxMetaRefreshDelay,
-	})
+	trc := tracer.New(tracerConfig(cfg))
+	defer trc.CloseIdleConnections()
 	mtr := metrics.New(db, logger)
 	runner := &jobs.Runner{DB: db, Tracer: trc, Logger: logger, Metrics: mtr}
 	queue, err := jobs.NewQueue(db, runner, jobs.Options{

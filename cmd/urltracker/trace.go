@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"text/tabwriter"
+
+	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/config"
+	"github.com/urltracker/urltracker/tracer"
+)
+
+// traceCmd follows one URL and prints its chain: exit 0 when healthy, 1
+// otherwise, 2 on usage errors.
+func traceCmd(ctx context.Context, cfg config.Config, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("trace", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print the Check as JSON")
+	expected := fs.String("expected-host", "", "judge the landing host against this host")
+	fs.Usage = func() { fmt.Fprintln(stderr, "usage: urltracker trace [--json] [--expected-host HOST] URL") }
+	// Accept flags after the URL too: `urltracker trace URL --json`.
+	var positional []string
+	rest := args
+	for len(rest) > 0 {
+		if err := fs.Parse(rest); err != nil {
+			return exitWith(2, err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	if len(positional) != 1 {
+		fs.Usage()
+		return exitWith(2, errors.New("trace needs exactly one URL"))
+	}
+	target := positional[0]
+	if u, err := url.Parse(target); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return exitWith(2, fmt.Errorf("%q is not an absolute http(s) URL", target))
+	}
+	trc := tracer.New(tracerConfig(cfg))
+	defer trc.CloseIdleConnections()
+	check := trc.Trace(ctx, tracer.Request{URL: target, ExpectedHost: *expected})
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(check); err != nil {
+			return err
+		}
+	} else {
+		printCheck(stdout, check)
+	}
+	if check.Verdict != urltracker.VerdictHealthy {
+		return exitWith(1, fmt.Errorf("verdict %s", check.Verdict))
+	}
+	return nil
+}
+
+func printCheck(w io.Writer, c urltracker.Check) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tSTATUS\tTYPE\tTIME\tURL")
+	for i, h := range c.Chain {
+		status := fmt.Sprint(h.Status)
+		if h.Status == 0 {
+			status = "-"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%dms\t%s\n", i+1, status, h.RedirectType, h.TimingMS, h.URL)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nverdict: %s in %d ms\n", c.Verdict, c.DurationMS)
+	if c.FinalURL != "" {
+		fmt.Fprintf(w, "final:   %s\n", c.FinalURL)
+	}
+	if c.Error != "" {
+		fmt.Fprintf(w, "error:   %s\n", c.Error)
+	}
+}
+
+// tracerConfig maps the URLTRACKER_* tracer variables to the tracer's Config.
+func tracerConfig(cfg config.Config) tracer.Config {
+	return tracer.Config{
+		Timeout:             cfg.TraceTimeout,
+		HopTimeout:          cfg.HopTimeout,
+		MaxHops:             cfg.MaxHops,
+		AllowCIDRs:          cfg.TraceAllowCIDRs,
+		UserAgent:           cfg.UserAgent,
+		MaxMetaRefreshDelay: cfg.MaxMetaRefreshDelay,
+	}
+}

@@ -1,0 +1,35 @@
+package store
+
+import "testing"
+
+// TestMigrationsAreAppendOnly fails when a released migration's content
+// changes, or a migration is added without recording its checksum.
+func TestMigrationsAreAppendOnly(t *testing.T) {
+	ms, err := Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	released, err := ReleasedChecksums()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for i, m := range ms {
+		if m.Version != i+1 {
+			t.Errorf("migration %s has version %d, want %d: versions are consecutive", m.Name, m.Version, i+1)
+		}
+		sum, ok := released[m.Name]
+		switch {
+		case !ok:
+			t.Errorf("migration %s is not in migrations/checksums.txt; add the line %s  %s", m.Name, m.Checksum, m.Name)
+		case sum != m.Checksum:
+			t.Errorf("released migration %s was edited (checksum %s, released %s): add a new migration instead", m.Name, m.Checksum, sum)
+		}
+		seen[m.Name] = true
+	}
+	for name := range released {
+		if !seen[name] {
+			t.Errorf("released migration %s was deleted", name)
+		}
+	}
+}
