@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/urltracker/urltracker/internal/testutil"
 )
 
 // assertCleanLogs checks that every line of output is a JSON log line with
@@ -65,6 +68,14 @@ func TestMetricsAndLogs(t *testing.T) {
 		}
 	}
 	a.JSON(t, "POST", fmt.Sprintf("/api/trackier-trigger/%d", offerID), nil, true, http.StatusOK, nil)
+	// Two checks in all: the one the first webhook scheduled, and the trigger.
+	testutil.Eventually(t, 20*time.Second, "the scheduled check to run", func() bool {
+		var list struct {
+			Checks []json.RawMessage `json:"checks"`
+		}
+		a.JSON(t, "GET", fmt.Sprintf("/api/offers/%d/checks", offerID), nil, true, http.StatusOK, &list)
+		return len(list.Checks) == 2
+	})
 	a.JSON(t, "POST", "/api/trackier-emergency-toggle?enabled=false", nil, true, http.StatusOK, nil)
 	a.Do(t, "GET", "/api/offers", nil, false) // 401
 
@@ -101,8 +112,8 @@ func TestMetricsAndLogs(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
-	if !strings.Contains(metrics, "urltracker_check_duration_seconds_count 1") {
-		t.Errorf("the triggered check is not counted:\n%s", grepLines(metrics, "urltracker_check"))
+	if !strings.Contains(metrics, "urltracker_check_duration_seconds_count 2") {
+		t.Errorf("the two checks are not counted:\n%s", grepLines(metrics, "urltracker_check"))
 	}
 
 	if err := a.Stop(); err != nil {

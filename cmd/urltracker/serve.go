@@ -29,7 +29,8 @@ func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logg
 		debug.SetMemoryLimit(cfg.MemoryLimit)
 	}
 	// A second copy of this instance must fail here, at once and for good
-	// (exit 78), before it touches the database or the port's users.
+	// (exit 78), before it touches the database: first the SQLite file's
+	// lock, then the port.
 	if cfg.IsSQLite() {
 		lock, err := acquireInstanceLock(cfg.SQLitePath())
 		if err != nil {
