@@ -65,6 +65,12 @@ func runChecks(ctx context.Context, getenv func(string) string) []checkResult {
 		// Without a valid configuration nothing else can be checked.
 		return []checkResult{{Name: "configuration", Detail: err.Error()}}
 	}
+	if !cfg.IsSQLite() {
+		// With PostgreSQL serve refuses to generate an admin token.
+		if _, _, err := adminToken(cfg); err != nil {
+			return []checkResult{{Name: "configuration", Detail: err.Error()}}
+		}
+	}
 	results := []checkResult{{Name: "configuration", OK: true,
 		Detail: fmt.Sprintf("valid (database %s, address %s)", cfg.DatabaseKind(), cfg.Addr)}}
 	results = append(results, checkDatabase(ctx, cfg)...)

@@ -167,6 +167,10 @@ func TestCheckFailsWith78ForEachFailingCondition(t *testing.T) {
 		{"invalid configuration", "configuration", func(t *testing.T, env map[string]string) {
 			env["URLTRACKER_MAX_HOPS"] = "lots"
 		}},
+		{"PostgreSQL without admin token", "configuration", func(t *testing.T, env map[string]string) {
+			env["URLTRACKER_DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+			delete(env, "URLTRACKER_ADMIN_TOKEN")
+		}},
 		{"database unreachable", "database", func(t *testing.T, env map[string]string) {
 			env["URLTRACKER_DATABASE_URL"] = "postgres://postgres@" + freeAddr(t) + "/none?sslmode=disable&connect_timeout=2"
 		}},
