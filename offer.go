@@ -50,6 +50,7 @@ func (o Offer) Validate() FieldErrors {
 			fe["policy.alert_url"] = msg
 		}
 	}
+	o.validateActions(fe)
 	if len(fe) == 0 {
 		return nil
 	}
@@ -66,4 +67,23 @@ func CheckHTTPURL(raw string) string {
 		return "must be an absolute http:// or https:// URL"
 	}
 	return ""
+}
+
+// validateActions checks that a policy asking for Trackier calls has a
+// campaign to call, and that destination parameters are usable.
+func (o Offer) validateActions(fe FieldErrors) {
+	p := o.Policy
+	wantsAPI := p.PauseAfterFailures > 0 || p.ResumeAfterSuccesses > 0 || p.UpdateDestination
+	hasKey := o.Trackier.APIKey != "" || o.Trackier.APIKeySet
+	if wantsAPI && (o.Trackier.CampaignID == "" || !hasKey) {
+		fe["trackier"] = "pause_after_failures, resume_after_successes and update_destination need trackier.campaign_id and trackier.api_key"
+	}
+	if len(p.DestinationParams) > 50 {
+		fe["policy.destination_params"] = "at most 50 parameters"
+	}
+	for k := range p.DestinationParams {
+		if strings.TrimSpace(k) == "" {
+			fe["policy.destination_params"] = "parameter names must not be empty"
+		}
+	}
 }

@@ -5,6 +5,7 @@
 package urltracker
 
 import (
+	"encoding/json"
 	"errors"
 	"net/url"
 	"time"
@@ -153,17 +154,63 @@ const (
 	OutcomeKillSwitchOff  EventOutcome = "kill_switch_off"
 )
 
-// Action is one outbound consequence of checks.
+// Action is one attempt at an outbound consequence of checks, as the
+// actions log records it.
 type Action struct {
-	ID         int64     `json:"id"`
-	OfferID    int64     `json:"offer_id"`
-	Kind       string    `json:"kind"`
-	At         time.Time `json:"at"`
-	Success    bool      `json:"success"`
-	StatusCode int       `json:"status_code"`
-	Error      string    `json:"error"`
-	DurationMS int64     `json:"duration_ms"`
+	ID         int64      `json:"id"`
+	OfferID    int64      `json:"offer_id"`
+	Kind       ActionKind `json:"kind"`
+	At         time.Time  `json:"at"`
+	Success    bool       `json:"success"`
+	StatusCode int        `json:"status_code"`
+	Error      string     `json:"error"`
+	DurationMS int64      `json:"duration_ms"`
+	// CheckID is the check that decided the action.
+	CheckID int64         `json:"check_id,omitempty"`
+	JobID   int64         `json:"job_id"`
+	Attempt int           `json:"attempt"`
+	Outcome ActionOutcome `json:"outcome"`
+	// Request is the call as sent ({"method","url","body"}), secrets
+	// redacted.
+	Request json.RawMessage `json:"request"`
+	// NextAttemptAt is when a retrying action is tried again.
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
 }
+
+// ActionKind names what an action does.
+type ActionKind string
+
+// The kinds of action.
+const (
+	ActionPause          ActionKind = "pause"
+	ActionResume         ActionKind = "resume"
+	ActionSetDestination ActionKind = "set_destination"
+	ActionAlert          ActionKind = "alert"
+)
+
+// ActionOutcome is how one attempt of an action ended.
+type ActionOutcome string
+
+// The outcomes of an action attempt.
+const (
+	ActionSucceeded ActionOutcome = "succeeded"
+	// ActionRetrying: the attempt failed and will be tried again.
+	ActionRetrying ActionOutcome = "retrying"
+	// ActionFailed: the action gave up (a final error, or retries exhausted).
+	ActionFailed ActionOutcome = "failed"
+	// ActionSuppressed: the kill switch was off when the action came due;
+	// it is dropped, never sent later.
+	ActionSuppressed ActionOutcome = "suppressed"
+)
+
+// HealthState says whether urltracker holds an offer's campaign paused.
+type HealthState string
+
+// The health states of an offer.
+const (
+	StateActive             HealthState = "active"
+	StatePausedByURLTracker HealthState = "paused_by_urltracker"
+)
 
 // Errors the storage layer returns, for handlers to map to status codes.
 var (

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/tracer"
 )
 
 // Config is the whole configuration of one urltracker process.
@@ -229,33 +230,11 @@ func (l *loader) bytes(name string, def int64) int64 {
 
 func (l *loader) cidrs(name string) []netip.Prefix {
 	v := l.getenv(name)
-	prefixes, err := ParseCIDRs(v)
+	prefixes, err := tracer.ParseAllowCIDRs(v)
 	if err != nil {
-		l.fail(name, v, err.Error())
+		l.fail(name, v, "comma-separated CIDRs or addresses such as 127.0.0.0/8,::1 ("+err.Error()+")")
 	}
 	return prefixes
-}
-
-// ParseCIDRs parses a comma-separated list of CIDRs; a bare address counts as
-// a single-address prefix.
-func ParseCIDRs(s string) ([]netip.Prefix, error) {
-	var prefixes []netip.Prefix
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(part)
-		if err != nil {
-			addr, aerr := netip.ParseAddr(part)
-			if aerr != nil {
-				return nil, fmt.Errorf("comma-separated CIDRs such as 127.0.0.0/8,::1/128; %q is not one", part)
-			}
-			p = netip.PrefixFrom(addr, addr.BitLen())
-		}
-		prefixes = append(prefixes, p.Masked())
-	}
-	return prefixes, nil
 }
 
 // ParseBytes parses sizes such as 400MiB, 1GiB, 500MB or a plain byte count.

@@ -47,22 +47,6 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 	}
 }
 
-func TestParseCIDRs(t *testing.T) {
-	got, err := ParseCIDRs(" 127.0.0.0/8, ::1 ,10.1.2.3/8")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"127.0.0.0/8", "::1/128", "10.0.0.0/8"}
-	if len(got) != len(want) {
-		t.Fatalf("got %v", got)
-	}
-	for i := range want {
-		if got[i].String() != want[i] {
-			t.Errorf("prefix %d = %s, want %s", i, got[i], want[i])
-		}
-	}
-}
-
 // TestReadmeDocumentsEveryVariable keeps the README's configuration table
 // true: every variable Load reads is listed there.
 func TestReadmeDocumentsEveryVariable(t *testing.T) {

@@ -3,29 +3,265 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/store"
 )
 
-// Ingest stores a webhook event for offer and, when the offer is enabled and
-// the kill switch allows it, enqueues its check in the same transaction. It
-// returns only once both are committed.
-func (q *Queue) Ingest(ctx context.Context, offer urltracker.Offer, e urltracker.Event) (store.IngestResult, error) {
+// Intake bounds: the queue of webhooks waiting for the writer, and how many
+// the writer commits in one transaction.
+const (
+	intakeQueueSize = 4096
+	intakeMaxBatch  = 256
+	// commitTimeout bounds one batch's transaction, so a database that hangs
+	// fails the waiting webhooks instead of holding them forever.
+	commitTimeout = 10 * time.Second
+)
+
+// ErrIntakeClosed answers webhooks that arrive after shutdown began.
+var ErrIntakeClosed = errors.New("intake is shutting down")
+
+// Intake stores webhook events with group commit: one writer goroutine takes
+// every webhook waiting and commits them, with the check jobs they schedule,
+// in one transaction; each webhook is answered only after that commit. On
+// SQLite, one commit per batch instead of one per webhook is what lets
+// durable ingest keep up with the HTTP server.
+type Intake struct {
+	db     *store.DB
+	queue  *Queue
+	logger *slog.Logger
+	now    func() time.Time
+
+	reqs      chan *ingestRequest
+	closing   chan struct{}
+	closeOnce sync.Once
+	done      chan struct{}
+
+	// scheduled remembers, per offer, the debounce period in which its check
+	// job is known to exist, so later webhooks of the period skip the insert
+	// River would refuse anyway. Only the writer goroutine touches it.
+	scheduled map[int64]time.Time
+}
+
+type ingestRequest struct {
+	offer urltracker.Offer
+	event urltracker.Event
+	reply chan ingestReply
+}
+
+type ingestReply struct {
+	res store.IngestResult
+	err error
+}
+
+// NewIntake starts the writer goroutine; Close stops it.
+func NewIntake(db *store.DB, queue *Queue, logger *slog.Logger, now func() time.Time) *Intake {
+	in := &Intake{
+		db: db, queue: queue, logger: logger, now: now,
+		reqs:      make(chan *ingestRequest, intakeQueueSize),
+		closing:   make(chan struct{}),
+		done:      make(chan struct{}),
+		scheduled: map[int64]time.Time{},
+	}
+	go in.run()
+	return in
+}
+
+// Close stops accepting webhooks, commits those already queued, and waits for
+// the writer to finish. Call it after the HTTP server has shut down.
+func (in *Intake) Close() {
+	in.closeOnce.Do(func() { close(in.closing) })
+	<-in.done
+}
+
+// Ingest stores e for offer and, when the offer is enabled and the kill
+// switch allows it, enqueues its check in the same transaction. It returns
+// once both are committed. A cancelled ctx returns early; the event may then
+// still be stored, and a redelivery is recognised by its click id.
+func (in *Intake) Ingest(ctx context.Context, offer urltracker.Offer, e urltracker.Event) (store.IngestResult, error) {
 	e.OfferID = offer.ID
-	if !offer.Enabled {
-		e.Outcome = urltracker.OutcomeOfferDisabled
-		return q.db.IngestEvent(ctx, e, nil)
+	req := &ingestRequest{offer: offer, event: e, reply: make(chan ingestReply, 1)}
+	select {
+	case <-in.closing:
+		return store.IngestResult{}, ErrIntakeClosed
+	default:
 	}
-	enabled, err := q.db.KillSwitch(ctx)
+	select {
+	case in.reqs <- req:
+	case <-in.closing:
+		return store.IngestResult{}, ErrIntakeClosed
+	case <-ctx.Done():
+		return store.IngestResult{}, ctx.Err()
+	}
+	select {
+	case r := <-req.reply:
+		return r.res, r.err
+	case <-ctx.Done():
+		return store.IngestResult{}, ctx.Err()
+	}
+}
+
+func (in *Intake) run() {
+	defer close(in.done)
+	batch := make([]*ingestRequest, 0, intakeMaxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case r := <-in.reqs:
+			batch = append(batch, r)
+		case <-in.closing:
+			// Drain what was queued before closing; nothing new arrives.
+			for {
+				select {
+				case r := <-in.reqs:
+					in.commit([]*ingestRequest{r})
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < intakeMaxBatch {
+			select {
+			case r := <-in.reqs:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		in.commit(batch)
+	}
+}
+
+// commit writes a batch in one transaction. If that fails, it retries each
+// webhook in a transaction of its own, so that one bad event cannot fail the
+// others.
+func (in *Intake) commit(batch []*ingestRequest) {
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	results, scheduled, err := in.write(ctx, batch)
+	if err != nil && len(batch) > 1 && in.reachable() {
+		for _, r := range batch {
+			in.commit([]*ingestRequest{r})
+		}
+		return
+	}
+	if err == nil {
+		for offerID, period := range scheduled {
+			in.scheduled[offerID] = period
+		}
+	}
+	for i, r := range batch {
+		if err != nil {
+			r.reply <- ingestReply{err: err}
+			continue
+		}
+		res := results[i]
+		if res.Duplicate {
+			res, err := in.db.EventByClick(ctx, r.event.OfferID, r.event.ClickID)
+			r.reply <- ingestReply{res: res, err: err}
+			continue
+		}
+		r.reply <- ingestReply{res: res}
+	}
+}
+
+// reachable tells a failed batch caused by one bad event (retry the others
+// alone) from a database that is away (fail them all at once, so that the
+// webhooks are answered 503 now and Trackier retries them later).
+func (in *Intake) reachable() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return in.db.Ping(ctx) == nil
+}
+
+func (in *Intake) write(ctx context.Context, batch []*ingestRequest) ([]store.IngestResult, map[int64]time.Time, error) {
+	enabled, err := in.db.KillSwitch(ctx)
 	if err != nil {
-		return store.IngestResult{}, err
+		return nil, nil, err
 	}
-	if !enabled {
-		e.Outcome = urltracker.OutcomeKillSwitchOff
-		return q.db.IngestEvent(ctx, e, nil)
+	now := in.now().UTC()
+	results := make([]store.IngestResult, len(batch))
+	scheduled := map[int64]time.Time{}
+	type count struct {
+		n    int
+		last time.Time
 	}
-	return q.db.IngestEvent(ctx, e, func(tx *sql.Tx) (urltracker.EventOutcome, error) {
-		return q.ScheduleCheckTx(ctx, tx, offer)
+	counts := map[int64]*count{}
+	err = in.db.InTx(ctx, func(tx *sql.Tx) error {
+		for i, r := range batch {
+			e := r.event
+			switch {
+			case !r.offer.Enabled:
+				e.Outcome = urltracker.OutcomeOfferDisabled
+			case !enabled:
+				e.Outcome = urltracker.OutcomeKillSwitchOff
+			default:
+				outcome, err := in.schedule(ctx, tx, r.offer, now, scheduled)
+				if err != nil {
+					return err
+				}
+				e.Outcome = outcome
+			}
+			id, dup, err := in.db.InsertEventTx(ctx, tx, e)
+			if err != nil {
+				return err
+			}
+			results[i] = store.IngestResult{EventID: id, Duplicate: dup, Outcome: e.Outcome}
+			if dup {
+				continue
+			}
+			c := counts[e.OfferID]
+			if c == nil {
+				c = &count{}
+				counts[e.OfferID] = c
+			}
+			c.n++
+			if e.ReceivedAt.After(c.last) {
+				c.last = e.ReceivedAt
+			}
+		}
+		for offerID, c := range counts {
+			if err := in.db.CountWebhooksTx(ctx, tx, offerID, c.n, c.last); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store %d webhook events: %w", len(batch), err)
+	}
+	return results, scheduled, nil
+}
+
+// schedule enqueues the offer's check unless one is known to exist in the
+// current debounce period. River's uniqueness (by args and period, in the
+// shared database) is what guarantees one check per period fleet-wide; the
+// memory only saves inserts that River would skip.
+func (in *Intake) schedule(ctx context.Context, tx *sql.Tx, offer urltracker.Offer, now time.Time, batch map[int64]time.Time) (urltracker.EventOutcome, error) {
+	period := now.Truncate(offer.UpdateInterval())
+	if p, ok := batch[offer.ID]; ok && p.Equal(period) {
+		return urltracker.OutcomeDebounced, nil
+	}
+	if p, ok := in.scheduled[offer.ID]; ok && p.Equal(period) {
+		return urltracker.OutcomeDebounced, nil
+	}
+	opts := checkInsertOpts(offer.UpdateInterval())
+	// The period River derives the unique key from is ScheduledAt's; pass
+	// ours so that this memory and River agree on period boundaries.
+	opts.ScheduledAt = now
+	res, err := in.queue.client.InsertTx(ctx, tx, CheckArgs{OfferID: offer.ID}, opts)
+	if err != nil {
+		return "", fmt.Errorf("enqueue check of offer %d: %w", offer.ID, err)
+	}
+	batch[offer.ID] = period
+	if res.UniqueSkippedAsDuplicate {
+		return urltracker.OutcomeDebounced, nil
+	}
+	return urltracker.OutcomeCheckScheduled, nil
 }

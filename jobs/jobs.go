@@ -1,7 +1,7 @@
 // Package jobs runs urltracker's background work on River: the debounced
-// link check per offer, retention (and, later, Trackier actions). The
-// webhook intake lives here too, because storing an event and enqueuing its
-// check job happen in one transaction.
+// link check per offer, the Trackier actions and alerts the checks decide,
+// and retention. The webhook intake lives here too, because storing an event
+// and enqueuing its check job happen in one transaction.
 package jobs
 
 import (
@@ -15,8 +15,10 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/alert"
 	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/store"
+	"github.com/urltracker/urltracker/trackier"
 )
 
 // QueueChecks is the River queue of link checks.
@@ -47,6 +49,14 @@ type Options struct {
 	JobTimeout   time.Duration
 	PollInterval time.Duration
 	Logger       *slog.Logger
+
+	// Trackier and Alerts make the calls of action jobs; APITimeout is
+	// their deadline and ActionConcurrency bounds how many run at once.
+	Trackier          *trackier.Client
+	Alerts            *alert.Sender
+	APITimeout        time.Duration
+	ActionConcurrency int
+
 	// Retention is what the periodic retention job keeps; a zero MaxAge
 	// turns the job off.
 	Retention store.RetentionPolicy
@@ -59,15 +69,22 @@ type Queue struct {
 	db     *store.DB
 }
 
-// NewQueue builds the River client over db with the check worker.
+// NewQueue builds the River client over db with the check and action
+// workers.
 func NewQueue(db *store.DB, runner *Runner, opts Options) (*Queue, error) {
+	q := &Queue{db: db}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &checkWorker{runner: runner})
+	river.AddWorker(workers, &actionWorker{q: q, trackier: opts.Trackier, alerts: opts.Alerts,
+		timeout: opts.APITimeout, logger: runner.Logger})
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	queues := map[string]river.QueueConfig{QueueChecks: {MaxWorkers: opts.CheckConcurrency}}
+	queues := map[string]river.QueueConfig{
+		QueueChecks:  {MaxWorkers: opts.CheckConcurrency},
+		QueueActions: {MaxWorkers: max(opts.ActionConcurrency, 1)},
+	}
 	var periodic []*river.PeriodicJob
 	if opts.Retention.MaxAge > 0 {
 		river.AddWorker(workers, &retentionWorker{db: db, policy: opts.Retention, metrics: opts.Metrics, logger: logger})
@@ -85,7 +102,8 @@ func NewQueue(db *store.DB, runner *Runner, opts Options) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
-	return &Queue{client: client, db: db}, nil
+	q.client = client
+	return q, nil
 }
 
 // Start begins working jobs until Stop.
@@ -103,19 +121,6 @@ func (q *Queue) Stop(ctx context.Context) error {
 	return err
 }
 
-// ScheduleCheckTx enqueues a check of offer inside tx unless one is already
-// scheduled or done in the offer's current interval.
-func (q *Queue) ScheduleCheckTx(ctx context.Context, tx *sql.Tx, offer urltracker.Offer) (urltracker.EventOutcome, error) {
-	res, err := q.client.InsertTx(ctx, tx, CheckArgs{OfferID: offer.ID}, checkInsertOpts(offer.UpdateInterval()))
-	if err != nil {
-		return "", fmt.Errorf("enqueue check of offer %d: %w", offer.ID, err)
-	}
-	if res.UniqueSkippedAsDuplicate {
-		return urltracker.OutcomeDebounced, nil
-	}
-	return urltracker.OutcomeCheckScheduled, nil
-}
-
 type checkWorker struct {
 	river.WorkerDefaults[CheckArgs]
 	runner *Runner
@@ -125,7 +130,8 @@ func (w *checkWorker) Work(ctx context.Context, job *river.Job[CheckArgs]) error
 	_, err := w.runner.Run(ctx, job.Args.OfferID)
 	switch {
 	case errors.Is(err, ErrKillSwitchOff), errors.Is(err, urltracker.ErrNotFound), errors.Is(err, ErrOfferDisabled):
-		// Nothing to do now; the next webhook schedules a new check.
+		// Nothing to check now. The job still counts for its period, so the
+		// next check comes with the first webhook of the next period.
 		return nil
 	case err != nil:
 		return err

@@ -61,7 +61,7 @@ func New(db *store.DB, logger *slog.Logger) *Metrics {
 		}),
 		trackierCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "urltracker_trackier_calls_total",
-			Help: "Outbound actions (Trackier API calls and alerts), by kind (pause, resume, set_destination, alert) and result.",
+			Help: "Attempts of outbound actions (Trackier API calls and alerts), by kind (pause, resume, set_destination, alert) and result (succeeded, retrying, failed, suppressed).",
 		}, []string{"kind", "result"}),
 		retained: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "urltracker_retention_deleted_rows_total",
@@ -90,7 +90,7 @@ func New(db *store.DB, logger *slog.Logger) *Metrics {
 		m.checks.WithLabelValues(string(v))
 	}
 	for _, kind := range []string{"pause", "resume", "set_destination", "alert"} {
-		for _, result := range []string{"success", "failure"} {
+		for _, result := range []string{"succeeded", "retrying", "failed", "suppressed"} {
 			m.trackierCalls.WithLabelValues(kind, result)
 		}
 	}
@@ -132,8 +132,9 @@ func (m *Metrics) ObserveCheck(verdict urltracker.Verdict, d time.Duration) {
 	m.checkDuration.Observe(d.Seconds())
 }
 
-// ObserveAction counts one outbound action: kind is pause, resume,
-// set_destination or alert; result is success, failure or retry.
+// ObserveAction counts one attempt of an outbound action: kind is pause,
+// resume, set_destination or alert; result is the attempt's outcome
+// (succeeded, retrying, failed or suppressed).
 func (m *Metrics) ObserveAction(kind, result string) {
 	if m == nil {
 		return

@@ -20,6 +20,8 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("DELETE /api/offers/{id}", admin(handleOfferDelete(d)))
 	mux.Handle("GET /api/offers/{id}/checks", admin(handleOfferChecks(d)))
 	mux.Handle("GET /api/offers/{id}/events", admin(handleOfferEvents(d)))
+	mux.Handle("GET /api/offers/{id}/actions", admin(handleOfferActions(d)))
+	mux.Handle("POST /api/offers/{id}/trackier-test", admin(handleTrackierTest(d)))
 
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(d))

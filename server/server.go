@@ -12,14 +12,16 @@ import (
 	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/store"
 	"github.com/urltracker/urltracker/tracer"
+	"github.com/urltracker/urltracker/trackier"
 )
 
 // Deps are everything the HTTP handlers use. All fields are required.
 type Deps struct {
 	DB         *store.DB
-	Queue      *jobs.Queue
+	Intake     *jobs.Intake
 	Runner     *jobs.Runner
 	Tracer     *tracer.Tracer
+	Trackier   *trackier.Client
 	Logger     *slog.Logger
 	AdminToken string
 	PublicURL  string

@@ -117,8 +117,13 @@ func handleTrigger(d Deps) http.Handler {
 			writeError(w, http.StatusForbidden, "the kill switch is off: turn automation back on with POST /api/trackier-emergency-toggle?enabled=true")
 		case errors.Is(err, jobs.ErrOfferDisabled):
 			writeError(w, http.StatusConflict, "offer is disabled: enable it to check it")
-		case err != nil:
+		case errors.Is(err, urltracker.ErrNotFound):
 			storeError(w, err)
+		case err != nil && r.Context().Err() != nil:
+			writeError(w, http.StatusServiceUnavailable, "check interrupted: the request was cancelled")
+		case err != nil:
+			d.Logger.Error("trigger: check failed", "offer_id", id, "err", err)
+			writeError(w, http.StatusServiceUnavailable, "check failed: "+err.Error())
 		default:
 			writeJSON(w, http.StatusOK, check)
 		}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,10 @@ import (
 // maxWebhookBody bounds a webhook body; Trackier's pushes are a few hundred
 // bytes, so anything larger is a mistake or an attack.
 const maxWebhookBody = 64 << 10
+
+// ingestTimeout bounds how long a webhook waits for its event to be stored;
+// past it the answer is 503 and Trackier retries.
+const ingestTimeout = 15 * time.Second
 
 // webhookAnswer is the contract's success answer of the webhook.
 type webhookAnswer struct {
@@ -79,7 +84,9 @@ func handleWebhook(d Deps) http.Handler {
 			CampaignID: macros["campaign_id"],
 			Payload:    macros,
 		}
-		res, err := d.Queue.Ingest(r.Context(), offer.Offer, e)
+		ctx, cancel := context.WithTimeout(r.Context(), ingestTimeout)
+		defer cancel()
+		res, err := d.Intake.Ingest(ctx, offer.Offer, e)
 		if err != nil {
 			outcome = "error"
 			d.Logger.Error("webhook: store event", "offer_id", offer.ID, "err", err)

@@ -6,12 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/urltracker/urltracker"
 )
-
-// errDuplicateEvent rolls back an ingest whose click was already stored.
-var errDuplicateEvent = errors.New("duplicate event")
 
 // IngestResult is what storing one webhook event did.
 type IngestResult struct {
@@ -20,54 +18,52 @@ type IngestResult struct {
 	Outcome   urltracker.EventOutcome
 }
 
-// IngestEvent stores e and bumps the offer's webhook counter in one
-// transaction. When schedule is not nil it runs inside that transaction
-// (to enqueue the check job) and decides the event's outcome; a redelivered
-// click_id rolls everything back and reports the stored event as a duplicate.
-func (db *DB) IngestEvent(ctx context.Context, e urltracker.Event, schedule func(tx *sql.Tx) (urltracker.EventOutcome, error)) (IngestResult, error) {
+// InsertEventTx stores e inside tx unless the offer already has an event with
+// the same non-empty click id; then it reports a duplicate and stores nothing.
+func (db *DB) InsertEventTx(ctx context.Context, tx *sql.Tx, e urltracker.Event) (id int64, duplicate bool, err error) {
 	payload, err := json.Marshal(e.Payload)
 	if err != nil {
-		return IngestResult{}, fmt.Errorf("encode payload: %w", err)
+		return 0, false, fmt.Errorf("encode payload: %w", err)
 	}
-	res := IngestResult{Outcome: e.Outcome}
-	err = db.InTx(ctx, func(tx *sql.Tx) error {
-		if schedule != nil {
-			outcome, err := schedule(tx)
-			if err != nil {
-				return err
-			}
-			res.Outcome = outcome
-		}
-		err := tx.QueryRowContext(ctx, db.q(`INSERT INTO events (offer_id, received_at, click_id, campaign_id, payload, outcome)
-			VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (offer_id, click_id) WHERE click_id <> '' DO NOTHING RETURNING id`),
-			e.OfferID, micros(e.ReceivedAt), e.ClickID, e.CampaignID, string(payload), string(res.Outcome)).Scan(&res.EventID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errDuplicateEvent
-		}
-		if err != nil {
-			return fmt.Errorf("insert event: %w", err)
-		}
-		_, err = tx.ExecContext(ctx, db.q(`UPDATE offer_counters SET webhook_count = webhook_count + 1,
-			last_webhook_at = CASE WHEN last_webhook_at IS NULL OR last_webhook_at < ? THEN ? ELSE last_webhook_at END
-			WHERE offer_id = ?`), micros(e.ReceivedAt), micros(e.ReceivedAt), e.OfferID)
-		if err != nil {
-			return fmt.Errorf("count webhook: %w", err)
-		}
-		return nil
-	})
-	if errors.Is(err, errDuplicateEvent) {
-		res.Duplicate = true
-		var outcome string
-		err = db.sql.QueryRowContext(ctx, db.q(`SELECT id, outcome FROM events WHERE offer_id = ? AND click_id = ?`), e.OfferID, e.ClickID).Scan(&res.EventID, &outcome)
-		res.Outcome = urltracker.EventOutcome(outcome)
-		if err != nil {
-			return res, fmt.Errorf("load duplicate event: %w", err)
-		}
+	st, err := db.hot(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	err = tx.StmtContext(ctx, st.insertEvent).QueryRowContext(ctx,
+		e.OfferID, micros(e.ReceivedAt), e.ClickID, e.CampaignID, string(payload), string(e.Outcome)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, true, nil
 	}
 	if err != nil {
-		return res, fmt.Errorf("store event for offer %d: %w", e.OfferID, err)
+		return 0, false, fmt.Errorf("insert event for offer %d: %w", e.OfferID, err)
 	}
+	return id, false, nil
+}
+
+// CountWebhooksTx adds n webhooks, the latest received at last, to the
+// offer's counters in one atomic statement.
+func (db *DB) CountWebhooksTx(ctx context.Context, tx *sql.Tx, offerID int64, n int, last time.Time) error {
+	st, err := db.hot(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = tx.StmtContext(ctx, st.countWebhooks).ExecContext(ctx, n, micros(last), micros(last), offerID)
+	if err != nil {
+		return fmt.Errorf("count webhooks of offer %d: %w", offerID, err)
+	}
+	return nil
+}
+
+// EventByClick finds the stored event of a click, for answering duplicates.
+func (db *DB) EventByClick(ctx context.Context, offerID int64, clickID string) (IngestResult, error) {
+	res := IngestResult{Duplicate: true}
+	var outcome string
+	err := db.sql.QueryRowContext(ctx, db.q(`SELECT id, outcome FROM events WHERE offer_id = ? AND click_id = ?`), offerID, clickID).
+		Scan(&res.EventID, &outcome)
+	if err != nil {
+		return res, fmt.Errorf("load event of click %q: %w", clickID, err)
+	}
+	res.Outcome = urltracker.EventOutcome(outcome)
 	return res, nil
 }
 

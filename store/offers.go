@@ -98,16 +98,26 @@ func (db *DB) Offer(ctx context.Context, id int64) (OfferRecord, error) {
 	return r, nil
 }
 
-// OfferByToken finds the offer a webhook token belongs to.
+// OfferByToken finds the offer a webhook token belongs to. Answers are cached
+// for at most tokenCacheTTL: the webhook path then costs no read, and an
+// edit of the offer (or its deletion) is seen within that time.
 func (db *DB) OfferByToken(ctx context.Context, token string) (OfferRecord, error) {
-	r, err := scanOffer(db.sql.QueryRowContext(ctx, db.q(`SELECT `+offerColumns+offerFrom+
-		` JOIN webhook_tokens wt ON wt.offer_id = o.id WHERE wt.token = ?`), token))
+	now := db.now()
+	if r, ok := db.tokens.get(token, now); ok {
+		return r, nil
+	}
+	st, err := db.hot(ctx)
+	if err != nil {
+		return OfferRecord{}, err
+	}
+	r, err := scanOffer(st.offerByToken.QueryRowContext(ctx, token))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("webhook token: %w", urltracker.ErrNotFound)
 	}
 	if err != nil {
 		return r, fmt.Errorf("load offer by token: %w", err)
 	}
+	db.tokens.put(token, r, now)
 	return r, nil
 }
 
@@ -147,12 +157,14 @@ func (db *DB) UpdateOffer(ctx context.Context, o urltracker.Offer) (OfferRecord,
 	if n, _ := res.RowsAffected(); n == 0 {
 		return OfferRecord{}, fmt.Errorf("offer %d: %w", o.ID, urltracker.ErrNotFound)
 	}
+	db.tokens.forget()
 	return db.Offer(ctx, o.ID)
 }
 
 // DeleteOffer removes an offer with its tokens, events and checks, and
 // records the deletion in the audit log.
 func (db *DB) DeleteOffer(ctx context.Context, id int64, instance string) error {
+	defer db.tokens.forget()
 	return db.InTx(ctx, func(tx *sql.Tx) error {
 		var name string
 		err := tx.QueryRowContext(ctx, db.q(`DELETE FROM offers WHERE id = ? RETURNING name`), id).Scan(&name)

@@ -22,6 +22,7 @@ var agedTables = []struct{ table, timeColumn string }{
 // Every such table has an offer_id column and an increasing id.
 var perOfferTables = []string{
 	"checks",
+	"actions",
 }
 
 // RetentionPolicy says what to keep.

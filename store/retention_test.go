@@ -113,13 +113,19 @@ func TestPruneDeletesExactlyWhatRetentionDoesNotKeep(t *testing.T) {
 			for range 3 {
 				checksB = append(checksB, retentionCheck(t, db, offerB, now))
 			}
+			// Actions: offer A has 12 (keeps 10), offer B has 1.
+			var actionsA []int64
+			for range 12 {
+				actionsA = append(actionsA, retentionAction(t, db, offerA, now))
+			}
+			actionB := retentionAction(t, db, offerB, now)
 
 			deleted, err := db.Prune(ctx, store.RetentionPolicy{MaxAge: maxAge, KeepPerOffer: 10, BatchSize: 7})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if deleted["events"] != 21 || deleted["checks"] != 15 {
-				t.Errorf("deleted %v, want 21 events and 15 checks", deleted)
+			if deleted["events"] != 21 || deleted["checks"] != 15 || deleted["actions"] != 2 {
+				t.Errorf("deleted %v, want 21 events, 15 checks and 2 actions", deleted)
 			}
 
 			var gotEvents []string
@@ -144,9 +150,16 @@ func TestPruneDeletesExactlyWhatRetentionDoesNotKeep(t *testing.T) {
 				t.Errorf("offer B checks kept: %v, want all: %v", got, checksB)
 			}
 
+			if got := retentionActionIDs(t, db, offerA); !slices.Equal(got, actionsA[2:]) {
+				t.Errorf("offer A actions kept: %v, want the newest 10: %v", got, actionsA[2:])
+			}
+			if got := retentionActionIDs(t, db, offerB); !slices.Equal(got, []int64{actionB}) {
+				t.Errorf("offer B actions kept: %v, want %d", got, actionB)
+			}
+
 			// A second pass finds nothing more to delete.
 			deleted, err = db.Prune(ctx, store.RetentionPolicy{MaxAge: maxAge, KeepPerOffer: 10, BatchSize: 7})
-			if err != nil || deleted["events"] != 0 || deleted["checks"] != 0 {
+			if err != nil || deleted["events"] != 0 || deleted["checks"] != 0 || deleted["actions"] != 0 {
 				t.Errorf("second pass deleted %v (err %v), want nothing", deleted, err)
 			}
 		})
@@ -166,10 +179,18 @@ func retentionOffer(t *testing.T, db *store.DB, name string) int64 {
 
 func retentionEvent(t *testing.T, db *store.DB, offerID int64, clickID string, at time.Time) {
 	t.Helper()
-	_, err := db.IngestEvent(context.Background(), urltracker.Event{
+	e := urltracker.Event{
 		OfferID: offerID, ReceivedAt: at, ClickID: clickID, Payload: map[string]string{"click_id": clickID},
 		Outcome: urltracker.OutcomeDebounced,
-	}, nil)
+	}
+	// InsertEventTx prepares its statement outside the transaction on first
+	// use, which waits forever for SQLite's one connection inside InTx; a
+	// token lookup prepares it first, as the webhook handler does.
+	_, _ = db.OfferByToken(context.Background(), "warm-up")
+	err := db.InTx(context.Background(), func(tx *sql.Tx) error {
+		_, _, err := db.InsertEventTx(context.Background(), tx, e)
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,6 +215,31 @@ func retentionCheckIDs(t *testing.T, db *store.DB, offerID int64) []int64 {
 	var ids []int64
 	for _, c := range checks {
 		ids = append(ids, c.ID)
+	}
+	slices.Reverse(ids)
+	return ids
+}
+
+func retentionAction(t *testing.T, db *store.DB, offerID int64, at time.Time) int64 {
+	t.Helper()
+	a := urltracker.Action{OfferID: offerID, Kind: urltracker.ActionAlert, At: at, Outcome: urltracker.ActionSucceeded, Success: true, Attempt: 1}
+	err := db.InTx(context.Background(), func(tx *sql.Tx) error { return db.RecordActionTx(context.Background(), tx, &a) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.ID
+}
+
+// retentionActionIDs lists an offer's action ids, oldest first.
+func retentionActionIDs(t *testing.T, db *store.DB, offerID int64) []int64 {
+	t.Helper()
+	actions, err := db.Actions(context.Background(), offerID, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, a := range actions {
+		ids = append(ids, a.ID)
 	}
 	slices.Reverse(ids)
 	return ids

@@ -40,6 +40,11 @@ type DB struct {
 	killMu      sync.Mutex
 	killEnabled bool
 	killReadAt  time.Time
+
+	stmtsMu sync.Mutex
+	stmts   *stmts
+
+	tokens tokenCache
 }
 
 // Option changes how Open builds a DB.

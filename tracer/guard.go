@@ -204,7 +204,7 @@ func (g *Guard) resolve(ctx context.Context, network, host string) ([]netip.Addr
 	if err != nil {
 		return nil, fmt.Errorf("resolve %s: %w", host, err)
 	}
-	addrs := found[:0:0]
+	var addrs []netip.Addr
 	for _, a := range found {
 		a = a.Unmap()
 		if (network == "tcp4" && !a.Is4()) || (network == "tcp6" && !a.Is6()) {

@@ -31,12 +31,43 @@ func resolveURL(base *url.URL, ref string) (*url.URL, error) {
 		return nil, fmt.Errorf("URL %q has no host", ref)
 	}
 	u.Host = strings.ToLower(u.Host)
+	u.RawQuery = escapeQuery(u.RawQuery)
 	u.Fragment, u.RawFragment = "", ""
 	canonical, err := url.Parse(u.String())
 	if err != nil {
 		return nil, fmt.Errorf("invalid URL %q: %w", ref, errors.Unwrap(err))
 	}
 	return canonical, nil
+}
+
+// escapeQuery percent-encodes what a browser encodes in the query of an
+// http(s) URL (controls, space, quotes, <, > and non-ASCII bytes), which Go
+// leaves as written and would send raw.
+func escapeQuery(q string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	escaped := false
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if c > ' ' && c < 0x7f && c != '"' && c != '\'' && c != '<' && c != '>' {
+			if escaped {
+				b.WriteByte(c)
+			}
+			continue
+		}
+		if !escaped {
+			escaped = true
+			b.Grow(len(q) + 8)
+			b.WriteString(q[:i])
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	if !escaped {
+		return q
+	}
+	return b.String()
 }
 
 // cleanRef does what a browser's URL parser does before it reads a URL: it

@@ -55,7 +55,9 @@ func parseRefresh(content string) (delay time.Duration, target string, ok bool) 
 			s = s[:i]
 		}
 	}
-	return delay, strings.TrimRight(s, " \t\n\f\r"), true
+	// The URL parser trims white space anyway; trimming here keeps " " from
+	// reading as a target.
+	return delay, strings.Trim(s, " \t\n\f\r"), true
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }

@@ -61,29 +61,273 @@ var declarators = map[string]bool{
 // is 6 tokens plus a chain of owners like window.top.
 const historySize = 16
 
-// scanScript returns the first literal URL src navigates to, as written
-// (escapes decoded, not resolved), and whether there is one.
+// maxNesting bounds the brackets the scanner keeps track of; deeper ones are
+// counted but not described, so a hostile page costs no memory.
+const maxNesting = 256
+
+// scanScript returns the first literal URL src navigates to without the
+// visitor doing anything, as written (escapes decoded, not resolved), and
+// whether there is one.
 func scanScript(src string) (target string, ok bool) {
-	lx := jsLexer{src: src}
-	var hist [historySize]jsToken
-	n := 0
-	// back(i) is the i-th token before the newest one, which is back(0).
-	back := func(i int) jsToken {
-		if i >= n || i >= historySize {
-			return jsToken{kind: jsNone}
-		}
-		return hist[(n-1-i)%historySize]
+	s := scriptScanner{lx: jsLexer{src: src}, called: map[string]bool{}}
+	return s.scan()
+}
+
+// Landing pages often navigate in code that runs only on a click ("Buy
+// now"); following it would report the wrong landing. So the scanner keeps
+// track of the functions it is in and, as a browser left alone would,
+// follows a navigation only when it runs on its own: at the top level, in a
+// timer, a load handler or an immediately invoked function, or in a named
+// function that such code calls. One in a click, submit, key... handler, or
+// in a function never called, is not followed.
+
+// autoEvents are the events that fire without the visitor doing anything.
+var autoEvents = map[string]bool{
+	"load": true, "domcontentloaded": true, "readystatechange": true, "pageshow": true, "ready": true,
+}
+
+// eventBinders are the calls whose first argument names the event their
+// function handles: addEventListener("click", f), jQuery's .on("click", f).
+var eventBinders = map[string]bool{
+	"addEventListener": true, "attachEvent": true, "on": true, "one": true, "bind": true,
+}
+
+// eventShorthands are jQuery methods that bind a handler for a visitor's
+// action: $("#buy").click(function () {...}).
+var eventShorthands = map[string]bool{
+	"click": true, "dblclick": true, "submit": true, "mousedown": true, "mouseup": true,
+	"mouseover": true, "mouseout": true, "mouseenter": true, "mouseleave": true, "hover": true,
+	"keydown": true, "keyup": true, "keypress": true, "change": true, "focus": true, "blur": true,
+	"touchstart": true, "touchend": true, "contextmenu": true, "input": true, "scroll": true,
+}
+
+// isUserEvent reports whether an event name (with or without its "on"
+// prefix, as attachEvent and handler properties write it) waits for the
+// visitor.
+func isUserEvent(name string) bool {
+	name = strings.ToLower(name)
+	return !autoEvents[name] && !autoEvents[strings.TrimPrefix(name, "on")]
+}
+
+// frame is an open bracket.
+type frame struct {
+	open        byte    // '(', '[' or '{'
+	callee      string  // '(': the function called, as in addEventListener(
+	assigned    jsFunc  // '(': NAME in "NAME = (", for an arrow function's name
+	params      *jsFunc // '(': the function whose parameters this holds
+	fn          *jsFunc // '{': the function whose body this is
+	started     bool    // '(': a token came after the bracket
+	interactive bool    // code in this bracket runs only on a visitor's action
+}
+
+// jsFunc is a function being declared; name is "" for an anonymous one.
+// property is true for one assigned to a property, like btn.onclick.
+type jsFunc struct {
+	name     string
+	property bool
+}
+
+// assignedTo returns the function assigned to the identifier at back(i),
+// as in "obj.NAME =" or "NAME =".
+func (s *scriptScanner) assignedTo(i int) jsFunc {
+	return jsFunc{name: s.back(i).text, property: isPunct(s.back(i+1), ".")}
+}
+
+type deferredNavigation struct{ function, target string }
+
+type scriptScanner struct {
+	lx   jsLexer
+	hist [historySize]jsToken
+	n    int
+
+	stack    []frame
+	overflow int     // brackets opened past maxNesting
+	closed   frame   // the frame the last ')' closed
+	function *jsFunc // a "function" keyword waiting for its parameters
+	deferred []deferredNavigation
+	called   map[string]bool // functions called where no visitor is needed
+}
+
+// back returns the i-th token before the newest one, which is back(0).
+func (s *scriptScanner) back(i int) jsToken {
+	if i >= s.n || i >= historySize {
+		return jsToken{kind: jsNone}
 	}
+	return s.hist[(s.n-1-i)%historySize]
+}
+
+func (s *scriptScanner) scan() (string, bool) {
 	for {
-		tok := lx.next()
-		hist[n%historySize] = tok
-		n++
-		if target, ok := matchNavigation(back); ok {
-			return target, true
+		tok := s.lx.next()
+		s.hist[s.n%historySize] = tok
+		s.n++
+		// The token that completes a navigation may also close the
+		// function it is in: judge where it runs before the bracket moves.
+		if target, ok := matchNavigation(s.back); ok {
+			interactive, function := s.context()
+			switch {
+			case interactive:
+			case function != "":
+				s.deferred = append(s.deferred, deferredNavigation{function, target})
+			default:
+				return target, true
+			}
 		}
 		if tok.kind == jsEOF {
-			return "", false
+			break
 		}
+		s.track(tok)
+	}
+	for _, d := range s.deferred {
+		if s.called[d.function] {
+			return d.target, true
+		}
+	}
+	return "", false
+}
+
+// context tells whether code here waits for a visitor, and else the
+// innermost named function it is in, if any.
+func (s *scriptScanner) context() (interactive bool, function string) {
+	for i := len(s.stack) - 1; i >= 0; i-- {
+		f := s.stack[i]
+		if f.interactive {
+			return true, ""
+		}
+		if function == "" && f.fn != nil {
+			function = f.fn.name
+		}
+	}
+	return false, function
+}
+
+// track follows brackets, functions and calls.
+func (s *scriptScanner) track(tok jsToken) {
+	s.noteCalls(tok)
+	if top := s.top(); top != nil && top.open == '(' && !top.started {
+		top.started = true
+		if eventBinders[top.callee] && tok.kind == jsString {
+			if event, ok := jsStringValue(tok.text); ok {
+				top.interactive = isUserEvent(event)
+			}
+		}
+	}
+	if s.function != nil {
+		switch {
+		case isIdent(tok, "function") || isPunct(tok, "*"):
+		case tok.kind == jsIdent && s.function.name == "":
+			s.function.name = tok.text
+		case isPunct(tok, "("):
+		default:
+			s.function = nil
+		}
+	}
+	switch {
+	case isIdent(tok, "function"):
+		// "NAME = function", "NAME: function": the function goes by NAME.
+		f := jsFunc{}
+		if (isPunct(s.back(1), "=") || isPunct(s.back(1), ":")) && s.back(2).kind == jsIdent {
+			f = s.assignedTo(2)
+		}
+		s.function = &f
+	case isPunct(tok, "("):
+		f := frame{open: '('}
+		if prev := s.back(1); prev.kind == jsIdent {
+			f.callee = prev.text
+			f.interactive = eventShorthands[prev.text] && isPunct(s.back(2), ".")
+		}
+		if isPunct(s.back(1), "=") && s.back(2).kind == jsIdent {
+			f.assigned = s.assignedTo(2)
+		}
+		f.params, s.function = s.function, nil
+		s.push(f)
+	case isPunct(tok, "["):
+		s.push(frame{open: '['})
+	case isPunct(tok, "{"):
+		f := frame{open: '{', fn: s.functionBody()}
+		if f.fn != nil && f.fn.property && strings.HasPrefix(f.fn.name, "on") {
+			// A handler: btn.onclick = function () {...} waits for the
+			// visitor, window.onload = function () {...} does not.
+			if isUserEvent(f.fn.name) {
+				f.interactive, f.fn = true, nil
+			} else {
+				f.fn = &jsFunc{}
+			}
+		}
+		s.push(f)
+	case isPunct(tok, ")"), isPunct(tok, "]"), isPunct(tok, "}"):
+		s.pop(isPunct(tok, ")"))
+	}
+}
+
+// functionBody says which function a '{' just read opens the body of, if any.
+func (s *scriptScanner) functionBody() *jsFunc {
+	switch {
+	case isPunct(s.back(1), ")") && s.closed.params != nil:
+		return s.closed.params
+	case isPunct(s.back(1), "=>") && isPunct(s.back(2), ")"):
+		f := s.closed.assigned
+		return &f
+	case isPunct(s.back(1), "=>") && s.back(2).kind == jsIdent:
+		// NAME = x => {...}
+		if isPunct(s.back(3), "=") && s.back(4).kind == jsIdent {
+			f := s.assignedTo(4)
+			return &f
+		}
+		return &jsFunc{}
+	}
+	return nil
+}
+
+// noteCalls records the functions that run without a visitor: called as
+// NAME(…), passed as in setTimeout(NAME, 100), or set as a load handler.
+func (s *scriptScanner) noteCalls(tok jsToken) {
+	if interactive, _ := s.context(); interactive {
+		return
+	}
+	name := s.back(1)
+	switch {
+	case isPunct(tok, "(") && name.kind == jsIdent && !isIdent(s.back(2), "function"):
+		s.called[name.text] = true
+	case (isPunct(tok, ",") || isPunct(tok, ")")) && name.kind == jsIdent &&
+		(isPunct(s.back(2), "(") || isPunct(s.back(2), ",")) && s.top() != nil && s.top().open == '(':
+		s.called[name.text] = true
+	case name.kind == jsIdent && isPunct(s.back(2), "=") && s.back(3).kind == jsIdent &&
+		strings.HasPrefix(s.back(3).text, "on") && !isUserEvent(s.back(3).text):
+		s.called[name.text] = true // window.onload = NAME
+	}
+}
+
+func (s *scriptScanner) top() *frame {
+	if len(s.stack) == 0 || s.overflow > 0 {
+		return nil
+	}
+	return &s.stack[len(s.stack)-1]
+}
+
+func (s *scriptScanner) push(f frame) {
+	if len(s.stack) >= maxNesting {
+		s.overflow++
+		return
+	}
+	s.stack = append(s.stack, f)
+}
+
+// pop closes the innermost bracket; a script with unbalanced brackets is
+// read as well as it goes.
+func (s *scriptScanner) pop(paren bool) {
+	switch {
+	case s.overflow > 0:
+		s.overflow--
+		s.closed = frame{}
+	case len(s.stack) > 0:
+		s.closed = s.stack[len(s.stack)-1]
+		s.stack = s.stack[:len(s.stack)-1]
+	default:
+		s.closed = frame{}
+	}
+	if !paren {
+		s.closed = frame{}
 	}
 }
 
@@ -213,17 +457,19 @@ func (lx *jsLexer) lex() jsToken {
 // whether they held a line terminator.
 func (lx *jsLexer) skipSpaceAndComments() (nl bool) {
 	src := lx.src
+	lineStart := lx.pos == 0
 	for lx.pos < len(src) {
 		c := src[lx.pos]
 		switch {
 		case c == '\n' || c == '\r':
-			nl = true
+			nl, lineStart = true, true
 			lx.pos++
 		case c == ' ' || c == '\t' || c == '\v' || c == '\f':
 			lx.pos++
-		case strings.HasPrefix(src[lx.pos:], "//") || strings.HasPrefix(src[lx.pos:], "<!--"):
-			// "<!--" opens a line comment too: old pages hide their scripts
-			// from ancient browsers with it.
+		case strings.HasPrefix(src[lx.pos:], "//") || strings.HasPrefix(src[lx.pos:], "<!--") ||
+			lineStart && strings.HasPrefix(src[lx.pos:], "-->"):
+			// "<!--", and "-->" first on a line, open line comments too: old
+			// pages hide their scripts from ancient browsers with them.
 			lx.skipLine()
 		case strings.HasPrefix(src[lx.pos:], "/*"):
 			end := strings.Index(src[lx.pos+2:], "*/")
@@ -231,13 +477,13 @@ func (lx *jsLexer) skipSpaceAndComments() (nl bool) {
 				end = len(src) - lx.pos - 2
 			}
 			if strings.ContainsAny(src[lx.pos:lx.pos+2+end], "\n\r\u2028\u2029") {
-				nl = true
+				nl, lineStart = true, true
 			}
 			lx.pos = min(lx.pos+2+end+2, len(src))
 		case c >= utf8.RuneSelf:
 			r, size := utf8.DecodeRuneInString(src[lx.pos:])
 			if r == '\u2028' || r == '\u2029' {
-				nl = true
+				nl, lineStart = true, true
 			} else if !unicode.IsSpace(r) && r != '\ufeff' {
 				return nl
 			}

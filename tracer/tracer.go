@@ -1,6 +1,21 @@
 // Package tracer follows a link through its redirect chain over plain HTTP,
 // records every hop and judges the link's health. It refuses to reach
 // internal addresses unless they are explicitly allowed.
+//
+// A hop leads on by a 3xx Location (redirect type "http"), a Refresh header
+// or <meta http-equiv="refresh"> due within Config.MaxMetaRefreshDelay
+// ("meta"), or a literal location change in an inline script that runs
+// without a visitor's click ("javascript"). The landing page is "final";
+// the hop where the chain failed is "error". Each hop reads at most
+// MaxBodyBytes of its page, within Config.HopTimeout, and the whole trace
+// runs within Config.Timeout. Cookies set along the chain are kept for that
+// trace only.
+//
+// Every connection is made through a Guard, which resolves the host itself
+// and refuses loopback, private, link-local and other internal addresses,
+// and ports other than 80 and 443, unless the address is inside
+// Config.AllowCIDRs (URLTRACKER_TRACE_ALLOW_CIDRS). A refused hop gives the
+// verdict "blocked".
 package tracer
 
 import (

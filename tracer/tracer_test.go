@@ -212,6 +212,13 @@ func TestLookAlikes(t *testing.T) {
 		{"second meta ignored", htmlPage(`<meta http-equiv="refresh" content="60"><meta http-equiv="refresh" content="0;url=/trap">`, "")},
 		{"javascript scheme", htmlPage(`<meta http-equiv="refresh" content="0;url=javascript:alert(1)">`, "")},
 		{"fragment only", script(`location.href = "#top";`)},
+		{"click handler", htmlPage("", `<button id="buy">Buy now</button><script>
+			document.getElementById("buy").addEventListener("click", function () {
+				window.location.href = "/trap?step=checkout";
+			});
+		</script>`)},
+		{"function for an onclick attribute", htmlPage("", `<script>function buy() { location.href = "/trap"; }</script>
+			<button onclick="buy()">Buy now</button>`)},
 		{"long article with a late refresh in its body", htmlPage(`<meta charset="utf-8">`,
 			"<article>"+strings.Repeat("<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit.</p>\n", 300)+
 				`<meta http-equiv="refresh" content="300;url=/trap"></article>`)},

@@ -98,7 +98,7 @@ func TestMetricsAndLogs(t *testing.T) {
 		`urltracker_checks_total{verdict=`,
 		`urltracker_check_duration_seconds_count `,
 		`urltracker_checks_in_flight 0`,
-		`urltracker_trackier_calls_total{kind="pause",result="success"} 0`,
+		`urltracker_trackier_calls_total{kind="pause",result="succeeded"} 0`,
 		`urltracker_kill_switch_enabled 0`,
 		`urltracker_queue_jobs{queue="checks",state=`,
 		`urltracker_build_info{goversion=`,

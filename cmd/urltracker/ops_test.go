@@ -249,9 +249,16 @@ func TestRetentionJobPrunesOnStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
+	// Prepare the hot-path statements outside a transaction first, as the
+	// webhook handler does (see store.DB.InsertEventTx).
+	_, _ = db.OfferByToken(ctx, "warm-up")
 	for i, age := range []time.Duration{72 * time.Hour, 25 * time.Hour, time.Hour, 0} {
-		_, err := db.IngestEvent(ctx, urltracker.Event{OfferID: offer.ID, ReceivedAt: now.Add(-age), ClickID: fmt.Sprintf("age-%d", i),
-			Payload: map[string]string{}, Outcome: urltracker.OutcomeDebounced}, nil)
+		e := urltracker.Event{OfferID: offer.ID, ReceivedAt: now.Add(-age), ClickID: fmt.Sprintf("age-%d", i),
+			Payload: map[string]string{}, Outcome: urltracker.OutcomeDebounced}
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			_, _, err := db.InsertEventTx(ctx, tx, e)
+			return err
+		})
 		if err != nil {
 			t.Fatal(err)
 		}

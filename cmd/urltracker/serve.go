@@ -16,12 +16,14 @@ import (
 	"time"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/alert"
 	"github.com/urltracker/urltracker/config"
 	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/server"
 	"github.com/urltracker/urltracker/store"
 	"github.com/urltracker/urltracker/tracer"
+	"github.com/urltracker/urltracker/trackier"
 )
 
 func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logger) error {
@@ -65,21 +67,31 @@ func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logg
 	defer trc.CloseIdleConnections()
 	mtr := metrics.New(db, logger)
 	runner := &jobs.Runner{DB: db, Tracer: trc, Logger: logger, Metrics: mtr}
+	api := trackier.New(cfg.APITimeout)
 	queue, err := jobs.NewQueue(db, runner, jobs.Options{
 		CheckConcurrency: cfg.CheckConcurrency,
 		JobTimeout:       cfg.TraceTimeout + 15*time.Second,
 		Logger:           logger.With("component", "river"),
 		Retention:        store.RetentionPolicy{MaxAge: cfg.Retention, KeepPerOffer: cfg.RetentionKeep},
 		Metrics:          mtr,
+		Trackier:         api,
+		Alerts:           alert.NewSender(cfg.APITimeout),
+		APITimeout:       cfg.APITimeout,
+		// Actions are short HTTP calls; a few at a time keep a slow API
+		// from holding many connections open.
+		ActionConcurrency: 4,
 	})
 	if err != nil {
 		return err
 	}
+	runner.AfterCheck = queue.DecideActionsTx
 
+	intake := jobs.NewIntake(db, queue, logger, time.Now)
+	defer intake.Close()
 	var draining atomic.Bool
 	srv := &http.Server{
 		Handler: server.NewServer(server.Deps{
-			DB: db, Queue: queue, Runner: runner, Tracer: trc, Logger: logger,
+			DB: db, Intake: intake, Runner: runner, Tracer: trc, Trackier: api, Logger: logger,
 			AdminToken: adminToken, PublicURL: cfg.PublicURL, Instance: cfg.Instance,
 			Now: time.Now, Draining: &draining, Metrics: mtr,
 		}),
@@ -122,6 +134,7 @@ func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logg
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		logger.Warn("http shutdown incomplete", "err", err)
 	}
+	intake.Close()
 	if err := queue.Stop(shutdownCtx); err != nil {
 		logger.Warn("job queue stop incomplete; unfinished jobs will be retried", "err", err)
 	}

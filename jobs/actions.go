@@ -1,0 +1,407 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/alert"
+	"github.com/urltracker/urltracker/trackier"
+)
+
+// QueueActions is the River queue of Trackier calls and alerts. It is apart
+// from the checks so that a slow Trackier API never delays a check.
+const QueueActions = "actions"
+
+// Retry schedule of an action: the first retry comes actionRetryBase after
+// the failed attempt, each next one twice as late. With 8 attempts the last
+// one runs about 10.5 minutes after the first (5+10+…+320 s); then the
+// action is recorded as failed.
+const (
+	actionRetryBase   = 5 * time.Second
+	actionMaxAttempts = 8
+)
+
+// ActionArgs asks for one action on an offer. It never holds the Trackier
+// API key (River stores job arguments in plain text): the worker reads the
+// key from the offer when it runs.
+type ActionArgs struct {
+	OfferID     int64                 `json:"offer_id"`
+	CheckID     int64                 `json:"check_id"`
+	Action      urltracker.ActionKind `json:"action"`
+	Destination string                `json:"destination,omitempty"`
+	// Alert describes the check behind the action. For an alert it is the
+	// message sent; for a Trackier call it is the template of the alert
+	// reporting the call's result.
+	Alert alert.Alert `json:"alert"`
+}
+
+// Kind names the job in River's tables.
+func (ActionArgs) Kind() string { return "offer_action" }
+
+func actionInsertOpts() *river.InsertOpts {
+	return &river.InsertOpts{Queue: QueueActions, MaxAttempts: actionMaxAttempts}
+}
+
+// retryDelay is the wait after failed attempt n (1-based).
+func retryDelay(attempt int) time.Duration {
+	if attempt < 1 {
+		attempt = 1
+	}
+	return actionRetryBase << min(attempt-1, 10)
+}
+
+// DecideActionsTx is the Runner's AfterCheck: inside the transaction that
+// records check, it updates the offer's health streaks and enqueues the
+// actions and alerts they call for, so that a recorded check and its
+// actions are committed together or not at all.
+func (q *Queue) DecideActionsTx(ctx context.Context, tx *sql.Tx, offer urltracker.Offer, check urltracker.Check) error {
+	enabled, err := q.db.KillSwitchTx(ctx, tx)
+	if err != nil {
+		return err
+	}
+	// A run cut by the kill switch, or refused by the address guard, says
+	// nothing about the link's health.
+	if !enabled || check.Verdict == urltracker.VerdictBlocked {
+		return nil
+	}
+	h, err := q.db.HealthForUpdateTx(ctx, tx, offer.ID)
+	if err != nil {
+		return err
+	}
+	previous := h.LastVerdict
+	p := offer.Policy
+	bound := offer.Trackier.CampaignID != "" && offer.Trackier.APIKey != ""
+	base := ActionArgs{OfferID: offer.ID, CheckID: check.ID, Alert: alert.Alert{
+		OfferID: offer.ID, OfferName: offer.Name, Verdict: string(check.Verdict), PreviousVerdict: string(previous),
+		CheckID: check.ID, FinalURL: check.FinalURL, Error: check.Error, Timestamp: check.StartedAt.UTC(),
+	}}
+	var decided []ActionArgs
+	if check.Verdict == urltracker.VerdictHealthy {
+		h.ConsecutiveSuccesses++
+		h.ConsecutiveFailures = 0
+		if bound && p.ResumeAfterSuccesses > 0 && h.State == urltracker.StatePausedByURLTracker && h.ConsecutiveSuccesses >= p.ResumeAfterSuccesses {
+			h.State = urltracker.StateActive
+			decided = append(decided, withAction(base, urltracker.ActionResume))
+		}
+		if bound && p.UpdateDestination && check.LandingChanged {
+			a := withAction(base, urltracker.ActionSetDestination)
+			a.Destination = Destination(check.FinalURL, p.DestinationParams)
+			decided = append(decided, a)
+		}
+	} else {
+		h.ConsecutiveFailures++
+		h.ConsecutiveSuccesses = 0
+		if bound && p.PauseAfterFailures > 0 && h.State == urltracker.StateActive && h.ConsecutiveFailures >= p.PauseAfterFailures {
+			h.State = urltracker.StatePausedByURLTracker
+			decided = append(decided, withAction(base, urltracker.ActionPause))
+		}
+	}
+	h.LastVerdict = check.Verdict
+	if err := q.db.SaveHealthTx(ctx, tx, h); err != nil {
+		return err
+	}
+	if p.AlertURL != "" {
+		if event, text := healthAlert(offer, check, previous); event != "" {
+			a := withAction(base, urltracker.ActionAlert)
+			a.Alert.Event, a.Alert.Text = event, text
+			decided = append(decided, a)
+		}
+	}
+	for _, a := range decided {
+		if _, err := q.client.InsertTx(ctx, tx, a, actionInsertOpts()); err != nil {
+			return fmt.Errorf("enqueue %s of offer %d: %w", a.Action, offer.ID, err)
+		}
+	}
+	return nil
+}
+
+func withAction(a ActionArgs, kind urltracker.ActionKind) ActionArgs {
+	a.Action = kind
+	return a
+}
+
+// healthAlert says whether check changed the offer's health in a way worth an
+// alert, and how to tell it.
+func healthAlert(offer urltracker.Offer, check urltracker.Check, previous urltracker.Verdict) (event, text string) {
+	name := fmt.Sprintf("Offer %q (#%d)", offer.Name, offer.ID)
+	healthy := check.Verdict == urltracker.VerdictHealthy
+	switch {
+	case !healthy && (previous == "" || previous == urltracker.VerdictHealthy):
+		text = fmt.Sprintf("%s is failing: %s", name, check.Verdict)
+		if check.Error != "" {
+			text += " (" + check.Error + ")"
+		}
+		if check.FinalURL != "" {
+			text += ". Last URL: " + check.FinalURL
+		}
+		return "health_changed", text
+	case healthy && previous != "" && previous != urltracker.VerdictHealthy:
+		text = fmt.Sprintf("%s is healthy again (was %s). Landing: %s", name, previous, check.FinalURL)
+		if check.LandingChanged {
+			text += " (moved from " + check.PreviousLanding + ")"
+		}
+		return "health_changed", text
+	case healthy && check.LandingChanged:
+		return "landing_moved", fmt.Sprintf("%s landing page moved: %s → %s", name, check.PreviousLanding, check.FinalURL)
+	}
+	return "", ""
+}
+
+// Destination is the campaign URL to set for a new landing page: the landing
+// URL without its query string or fragment (which carry parameters observed
+// during the check, such as click ids, that must never reach a live
+// campaign), plus the offer's static destination parameters.
+func Destination(landingURL string, params map[string]string) string {
+	u, err := url.Parse(landingURL)
+	if err != nil {
+		return ""
+	}
+	u.RawQuery, u.Fragment, u.RawFragment, u.User = "", "", "", nil
+	if len(params) > 0 {
+		q := url.Values{}
+		for k, v := range params {
+			q.Set(k, v)
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// actionWorker performs action jobs: one Trackier call or one alert per
+// attempt, each attempt written to the actions log.
+type actionWorker struct {
+	river.WorkerDefaults[ActionArgs]
+	q        *Queue
+	trackier *trackier.Client
+	alerts   *alert.Sender
+	timeout  time.Duration
+	logger   *slog.Logger
+}
+
+// NextRetry backs off exponentially from actionRetryBase.
+func (w *actionWorker) NextRetry(job *river.Job[ActionArgs]) time.Time {
+	return time.Now().Add(retryDelay(job.Attempt))
+}
+
+// Timeout leaves the call its own deadline plus time to record it.
+func (w *actionWorker) Timeout(*river.Job[ActionArgs]) time.Duration {
+	return w.timeout + 15*time.Second
+}
+
+// callResult is one attempt's outcome, ready for the actions log.
+type callResult struct {
+	request    any
+	statusCode int
+	duration   time.Duration
+	err        error
+}
+
+// retryable is implemented by the errors of the trackier and alert clients.
+type retryable interface{ Retryable() bool }
+
+func (w *actionWorker) Work(ctx context.Context, job *river.Job[ActionArgs]) error {
+	args := job.Args
+	db := w.q.db
+	offer, err := db.Offer(ctx, args.OfferID)
+	if errors.Is(err, urltracker.ErrNotFound) {
+		return nil // deleted meanwhile: nothing left to act on
+	}
+	if err != nil {
+		return err
+	}
+	entry := urltracker.Action{OfferID: args.OfferID, CheckID: args.CheckID, JobID: job.ID, Kind: args.Action,
+		Attempt: job.Attempt, At: time.Now().UTC()}
+
+	enabled, err := db.KillSwitch(ctx)
+	if err != nil {
+		return err
+	}
+	stale, err := w.stale(ctx, args)
+	if err != nil {
+		return err
+	}
+	var res callResult
+	switch {
+	case !enabled:
+		// Stale actions after an emergency are worse than none: drop it.
+		entry.Outcome, entry.Error = urltracker.ActionSuppressed, "the kill switch was off when this action came due; it will not be sent"
+	case stale != "":
+		entry.Outcome, entry.Error = urltracker.ActionFailed, stale
+	default:
+		res = w.perform(ctx, offer.Offer, args)
+		entry.StatusCode, entry.DurationMS = res.statusCode, res.duration.Milliseconds()
+		var r retryable
+		switch {
+		case res.err == nil:
+			entry.Outcome, entry.Success = urltracker.ActionSucceeded, true
+		case errors.As(res.err, &r) && r.Retryable() && job.Attempt < job.MaxAttempts:
+			entry.Outcome, entry.Error = urltracker.ActionRetrying, res.err.Error()
+			next := time.Now().Add(retryDelay(job.Attempt)).UTC()
+			entry.NextAttemptAt = &next
+		default:
+			entry.Outcome, entry.Error = urltracker.ActionFailed, res.err.Error()
+			if errors.As(res.err, &r) && r.Retryable() {
+				entry.Error += fmt.Sprintf("; gave up after %d attempts", job.Attempt)
+			}
+		}
+	}
+	request, _ := json.Marshal(res.request)
+	if res.request == nil {
+		request = []byte("{}")
+	}
+	// The key is never put in a request or error on purpose; this makes
+	// sure an API that echoes it back cannot smuggle it into the log.
+	entry.Request = json.RawMessage(redact(string(request), offer.Trackier.APIKey))
+	entry.Error = redact(entry.Error, offer.Trackier.APIKey)
+
+	// The attempt is logged even when the job's own deadline or a shutdown
+	// cut the call short.
+	logCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	report := enabled && stale == ""
+	err = db.InTx(logCtx, func(tx *sql.Tx) error {
+		if err := db.RecordActionTx(logCtx, tx, &entry); err != nil {
+			return err
+		}
+		return w.settle(logCtx, tx, offer.Offer, args, entry, report)
+	})
+	if err != nil {
+		return fmt.Errorf("record %s of offer %d: %w", args.Action, args.OfferID, err)
+	}
+	w.logger.Info("action attempt", "offer_id", args.OfferID, "kind", args.Action, "attempt", job.Attempt,
+		"outcome", entry.Outcome, "status_code", entry.StatusCode, "duration_ms", entry.DurationMS, "error", entry.Error)
+	if entry.Outcome == urltracker.ActionRetrying {
+		return errors.New(entry.Error) // River schedules the retry with NextRetry
+	}
+	return nil
+}
+
+// stale tells why a pause or resume was made pointless by a later check,
+// such as a pause still retrying when the offer has already recovered; it
+// returns "" when the action is still wanted.
+func (w *actionWorker) stale(ctx context.Context, args ActionArgs) (string, error) {
+	var want urltracker.HealthState
+	switch args.Action {
+	case urltracker.ActionPause:
+		want = urltracker.StatePausedByURLTracker
+	case urltracker.ActionResume:
+		want = urltracker.StateActive
+	default:
+		return "", nil
+	}
+	h, err := w.q.db.Health(ctx, args.OfferID)
+	if err != nil {
+		return "", err
+	}
+	if h.State != want {
+		return fmt.Sprintf("not sent: superseded by a later check (the offer is now %s)", h.State), nil
+	}
+	return "", nil
+}
+
+func (w *actionWorker) perform(ctx context.Context, offer urltracker.Offer, args ActionArgs) callResult {
+	camp := trackier.Campaign{APIBaseURL: offer.Trackier.APIBaseURL, APIKey: offer.Trackier.APIKey, ID: offer.Trackier.CampaignID}
+	var res trackier.Result
+	var err error
+	switch args.Action {
+	case urltracker.ActionPause:
+		res, err = w.trackier.Pause(ctx, camp)
+	case urltracker.ActionResume:
+		res, err = w.trackier.Resume(ctx, camp)
+	case urltracker.ActionSetDestination:
+		res, err = w.trackier.SetDestination(ctx, camp, args.Destination)
+	case urltracker.ActionAlert:
+		if offer.Policy.AlertURL == "" {
+			return callResult{err: errors.New("the offer no longer has an alert_url")}
+		}
+		ares, err := w.alerts.Send(ctx, offer.Policy.AlertURL, args.Alert)
+		return callResult{
+			request:    map[string]any{"method": "POST", "url": ares.URL, "body": json.RawMessage(nonEmptyJSON(ares.Body))},
+			statusCode: ares.StatusCode, duration: ares.Duration, err: err,
+		}
+	default:
+		return callResult{err: fmt.Errorf("unknown action %q", args.Action)}
+	}
+	return callResult{request: res.Request, statusCode: res.StatusCode, duration: res.Duration, err: err}
+}
+
+// settle applies what a final attempt means for the offer, inside the
+// transaction that logs it: a pause or resume that did not happen gives the
+// state back, so that urltracker never resumes a campaign it did not pause
+// and a later check can try again; a Trackier call that ended is reported
+// by an alert when report is true.
+func (w *actionWorker) settle(ctx context.Context, tx *sql.Tx, offer urltracker.Offer, args ActionArgs, entry urltracker.Action, report bool) error {
+	if entry.Outcome == urltracker.ActionRetrying || args.Action == urltracker.ActionAlert {
+		return nil
+	}
+	if !entry.Success {
+		switch args.Action {
+		case urltracker.ActionPause:
+			if _, err := w.q.db.SwapHealthStateTx(ctx, tx, offer.ID, urltracker.StatePausedByURLTracker, urltracker.StateActive); err != nil {
+				return err
+			}
+		case urltracker.ActionResume:
+			if _, err := w.q.db.SwapHealthStateTx(ctx, tx, offer.ID, urltracker.StateActive, urltracker.StatePausedByURLTracker); err != nil {
+				return err
+			}
+		}
+	}
+	if !report || offer.Policy.AlertURL == "" {
+		return nil
+	}
+	a := args
+	a.Action = urltracker.ActionAlert
+	a.Alert.Event = "action"
+	a.Alert.Action, a.Alert.Text = actionReport(offer, args, entry)
+	if _, err := w.q.client.InsertTx(ctx, tx, a, actionInsertOpts()); err != nil {
+		return fmt.Errorf("enqueue alert of offer %d: %w", offer.ID, err)
+	}
+	return nil
+}
+
+// actionReport names the action's result and tells it for humans.
+func actionReport(offer urltracker.Offer, args ActionArgs, entry urltracker.Action) (action, text string) {
+	what := fmt.Sprintf("Trackier campaign %s of offer %q (#%d)", offer.Trackier.CampaignID, offer.Name, offer.ID)
+	if !entry.Success {
+		return string(args.Action) + " failed", fmt.Sprintf("Could not %s %s: %s", verbs[args.Action], what, entry.Error)
+	}
+	var why string
+	switch args.Action {
+	case urltracker.ActionPause:
+		why = fmt.Sprintf(" after %d failed checks (last verdict: %s)", offer.Policy.PauseAfterFailures, args.Alert.Verdict)
+	case urltracker.ActionResume:
+		why = fmt.Sprintf(" after %d healthy checks", offer.Policy.ResumeAfterSuccesses)
+	case urltracker.ActionSetDestination:
+		why = " to " + args.Destination
+	}
+	return string(args.Action) + " succeeded", fmt.Sprintf("%s %s%s", pastVerbs[args.Action], what, why)
+}
+
+var (
+	verbs     = map[urltracker.ActionKind]string{urltracker.ActionPause: "pause", urltracker.ActionResume: "resume", urltracker.ActionSetDestination: "set the destination of"}
+	pastVerbs = map[urltracker.ActionKind]string{urltracker.ActionPause: "Paused", urltracker.ActionResume: "Resumed", urltracker.ActionSetDestination: "Set the destination of"}
+)
+
+func redact(s, secret string) string {
+	if secret == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, secret, "[redacted]")
+}
+
+func nonEmptyJSON(s string) string {
+	if s == "" {
+		return "null"
+	}
+	return s
+}
