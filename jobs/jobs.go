@@ -76,7 +76,7 @@ func NewQueue(db *store.DB, runner *Runner, opts Options) (*Queue, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &checkWorker{runner: runner})
 	river.AddWorker(workers, &actionWorker{q: q, trackier: opts.Trackier, alerts: opts.Alerts,
-		timeout: opts.APITimeout, logger: runner.Logger})
+		timeout: opts.APITimeout, logger: runner.Logger, metrics: opts.Metrics})
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

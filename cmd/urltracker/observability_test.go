@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -44,10 +46,13 @@ func assertCleanLogs(t *testing.T, output string, secrets ...string) {
 // operator alerts on and that the whole run logged clean JSON.
 func TestMetricsAndLogs(t *testing.T) {
 	a := startApp(t, appEnv(t.TempDir()))
+	alerts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer alerts.Close()
 	const apiKey = "trackier-key-do-not-log-4f1c9e"
 	offerID, token := createTestOffer(t, a.Client, map[string]any{
 		"name": "metrics", "url": "http://127.0.0.1:1/offer", "update_interval_seconds": 3600,
 		"trackier": map[string]any{"campaign_id": "42", "api_key": apiKey},
+		"policy":   map[string]any{"alert_url": alerts.URL + "/hook"},
 	})
 	hook := func(query string) int {
 		status, _ := a.Do(t, "POST", "/api/trackier-webhook?"+query, nil, false)
@@ -79,16 +84,25 @@ func TestMetricsAndLogs(t *testing.T) {
 	a.JSON(t, "POST", "/api/trackier-emergency-toggle?enabled=false", nil, true, http.StatusOK, nil)
 	a.Do(t, "GET", "/api/offers", nil, false) // 401
 
-	resp, err := http.Get(a.BaseURL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	scrape := func() string {
+		resp, err := http.Get(a.BaseURL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("/metrics: %d", resp.StatusCode)
+		}
+		return string(body)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("/metrics: %d", resp.StatusCode)
-	}
-	metrics := string(body)
+	// The first failing check alerts; the attempt is counted whatever its
+	// result.
+	alertAttempt := regexp.MustCompile(`(?m)^urltracker_trackier_calls_total\{kind="alert",result="[a-z]+"\} [1-9]`)
+	testutil.Eventually(t, 20*time.Second, "the alert attempt to be counted", func() bool {
+		return alertAttempt.MatchString(scrape())
+	})
+	metrics := scrape()
 	for _, want := range []string{
 		`urltracker_webhooks_total{outcome="check_scheduled"} 1`,
 		`urltracker_webhooks_total{outcome="debounced"} 1`,
