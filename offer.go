@@ -12,6 +12,21 @@ const DefaultUpdateInterval = 300
 // DefaultTrackierAPIBaseURL is Trackier's public API.
 const DefaultTrackierAPIBaseURL = "https://api.trackier.com"
 
+// Normalize returns o as every way of editing an offer stores it: text
+// fields without surrounding spaces, the expected host in lower case, and
+// Trackier's public API as base URL when a campaign is bound without one.
+// Callers normalize, then Validate.
+func (o Offer) Normalize() Offer {
+	for _, s := range []*string{&o.Name, &o.URL, &o.ExpectedHost, &o.Trackier.APIBaseURL, &o.Trackier.APIKey, &o.Trackier.CampaignID, &o.Policy.AlertURL} {
+		*s = strings.TrimSpace(*s)
+	}
+	o.ExpectedHost = strings.ToLower(o.ExpectedHost)
+	if o.Trackier.CampaignID != "" && o.Trackier.APIBaseURL == "" {
+		o.Trackier.APIBaseURL = DefaultTrackierAPIBaseURL
+	}
+	return o
+}
+
 // Validate checks every field of an offer and says what is wrong with each.
 // It returns nil when the offer is valid.
 func (o Offer) Validate() FieldErrors {

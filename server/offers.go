@@ -52,11 +52,7 @@ func (in offerInput) apply(o urltracker.Offer) urltracker.Offer {
 	if in.Policy != nil {
 		o.Policy = *in.Policy
 	}
-	if o.Trackier.CampaignID != "" && o.Trackier.APIBaseURL == "" {
-		o.Trackier.APIBaseURL = urltracker.DefaultTrackierAPIBaseURL
-	}
-	o.ExpectedHost = strings.ToLower(o.ExpectedHost)
-	return o
+	return o.Normalize()
 }
 
 // offerView is an offer as the API shows it, with its S2S push URL.

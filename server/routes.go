@@ -1,6 +1,10 @@
 package server
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/urltracker/urltracker/dashboard"
+)
 
 // addRoutes lists every route of the service.
 func addRoutes(mux *http.ServeMux, d Deps) {
@@ -28,4 +32,11 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /metrics", d.Metrics.Handler())
 
 	mux.Handle("/api/", handleNotFound())
+
+	dashboard.Register(mux, dashboard.Deps{
+		DB: d.DB, Runner: d.Runner, Tracer: d.Tracer, Logger: d.Logger,
+		AdminToken: d.AdminToken, Instance: d.Instance, Now: d.Now,
+		PushURL:      func(token string) string { return WebhookURL(d.PublicURL, token) },
+		TrackierTest: handleTrackierTest(d),
+	})
 }

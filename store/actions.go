@@ -115,26 +115,37 @@ func (db *DB) RecordActionTx(ctx context.Context, tx *sql.Tx, a *urltracker.Acti
 	return nil
 }
 
+// actionColumns are the columns scanAction reads, in its order.
+const actionColumns = `id, offer_id, check_id, job_id, kind, attempt, at, outcome, success,
+	status_code, error, duration_ms, request, next_attempt_at`
+
+func scanAction(s scanner) (urltracker.Action, error) {
+	var a urltracker.Action
+	var checkID, next sql.NullInt64
+	var at int64
+	var kind, outcome, request string
+	if err := s.Scan(&a.ID, &a.OfferID, &checkID, &a.JobID, &kind, &a.Attempt, &at, &outcome, &a.Success,
+		&a.StatusCode, &a.Error, &a.DurationMS, &request, &next); err != nil {
+		return a, err
+	}
+	a.CheckID, a.Kind, a.Outcome = checkID.Int64, urltracker.ActionKind(kind), urltracker.ActionOutcome(outcome)
+	a.At, a.NextAttemptAt, a.Request = fromMicros(at), fromNullMicros(next), []byte(request)
+	return a, nil
+}
+
 // Actions lists an offer's action attempts, newest first.
 func (db *DB) Actions(ctx context.Context, offerID int64, limit int) ([]urltracker.Action, error) {
-	rows, err := db.sql.QueryContext(ctx, db.q(`SELECT id, offer_id, check_id, job_id, kind, attempt, at, outcome, success,
-		status_code, error, duration_ms, request, next_attempt_at FROM actions WHERE offer_id = ? ORDER BY id DESC LIMIT ?`), offerID, limit)
+	rows, err := db.sql.QueryContext(ctx, db.q(`SELECT `+actionColumns+` FROM actions WHERE offer_id = ? ORDER BY id DESC LIMIT ?`), offerID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list actions of offer %d: %w", offerID, err)
 	}
 	defer rows.Close()
 	actions := []urltracker.Action{}
 	for rows.Next() {
-		var a urltracker.Action
-		var checkID, next sql.NullInt64
-		var at int64
-		var kind, outcome, request string
-		if err := rows.Scan(&a.ID, &a.OfferID, &checkID, &a.JobID, &kind, &a.Attempt, &at, &outcome, &a.Success,
-			&a.StatusCode, &a.Error, &a.DurationMS, &request, &next); err != nil {
+		a, err := scanAction(rows)
+		if err != nil {
 			return nil, fmt.Errorf("list actions of offer %d: %w", offerID, err)
 		}
-		a.CheckID, a.Kind, a.Outcome = checkID.Int64, urltracker.ActionKind(kind), urltracker.ActionOutcome(outcome)
-		a.At, a.NextAttemptAt, a.Request = fromMicros(at), fromNullMicros(next), []byte(request)
 		actions = append(actions, a)
 	}
 	return actions, rows.Err()

@@ -25,11 +25,7 @@ func (db *DB) InsertEventTx(ctx context.Context, tx *sql.Tx, e urltracker.Event)
 	if err != nil {
 		return 0, false, fmt.Errorf("encode payload: %w", err)
 	}
-	st, err := db.hot(ctx)
-	if err != nil {
-		return 0, false, err
-	}
-	err = tx.StmtContext(ctx, st.insertEvent).QueryRowContext(ctx,
+	err = db.txQueryRow(ctx, tx, func(s *stmts) *sql.Stmt { return s.insertEvent }, insertEventSQL,
 		e.OfferID, micros(e.ReceivedAt), e.ClickID, e.CampaignID, string(payload), string(e.Outcome)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, true, nil
@@ -43,11 +39,8 @@ func (db *DB) InsertEventTx(ctx context.Context, tx *sql.Tx, e urltracker.Event)
 // CountWebhooksTx adds n webhooks, the latest received at last, to the
 // offer's counters in one atomic statement.
 func (db *DB) CountWebhooksTx(ctx context.Context, tx *sql.Tx, offerID int64, n int, last time.Time) error {
-	st, err := db.hot(ctx)
-	if err != nil {
-		return err
-	}
-	_, err = tx.StmtContext(ctx, st.countWebhooks).ExecContext(ctx, n, micros(last), micros(last), offerID)
+	err := db.txExec(ctx, tx, func(s *stmts) *sql.Stmt { return s.countWebhooks }, countWebhooksSQL,
+		n, micros(last), micros(last), offerID)
 	if err != nil {
 		return fmt.Errorf("count webhooks of offer %d: %w", offerID, err)
 	}

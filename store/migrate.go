@@ -168,7 +168,7 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 	for _, v := range res.Versions {
 		applied = append(applied, fmt.Sprintf("river %03d_%s", v.Version, v.Name))
 	}
-	return applied, nil
+	return applied, db.prepareHot(ctx)
 }
 
 func (db *DB) appliedVersions(ctx context.Context) (map[int]string, error) {

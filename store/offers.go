@@ -106,11 +106,13 @@ func (db *DB) OfferByToken(ctx context.Context, token string) (OfferRecord, erro
 	if r, ok := db.tokens.get(token, now); ok {
 		return r, nil
 	}
-	st, err := db.hot(ctx)
-	if err != nil {
-		return OfferRecord{}, err
+	var row *sql.Row
+	if st := db.prepared(); st != nil {
+		row = st.offerByToken.QueryRowContext(ctx, token)
+	} else {
+		row = db.sql.QueryRowContext(ctx, db.q(offerByTokenSQL), token)
 	}
-	r, err := scanOffer(st.offerByToken.QueryRowContext(ctx, token))
+	r, err := scanOffer(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("webhook token: %w", urltracker.ErrNotFound)
 	}

@@ -6,31 +6,28 @@ import (
 	"fmt"
 )
 
-// stmts are the statements of the webhook hot path, prepared once.
+// The statements of the webhook hot path.
+const (
+	insertEventSQL = `INSERT INTO events (offer_id, received_at, click_id, campaign_id, payload, outcome)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (offer_id, click_id) WHERE click_id <> '' DO NOTHING RETURNING id`
+	countWebhooksSQL = `UPDATE offer_counters SET webhook_count = webhook_count + ?,
+		last_webhook_at = CASE WHEN last_webhook_at IS NULL OR last_webhook_at < ? THEN ? ELSE last_webhook_at END
+		WHERE offer_id = ?`
+	offerByTokenSQL = `SELECT ` + offerColumns + offerFrom + ` JOIN webhook_tokens wt ON wt.offer_id = o.id WHERE wt.token = ?`
+)
+
+// stmts are the hot-path statements, prepared once by Migrate.
 type stmts struct {
 	insertEvent   *sql.Stmt
 	countWebhooks *sql.Stmt
 	offerByToken  *sql.Stmt
 }
 
-// hot returns the prepared hot-path statements, preparing them on first use
-// (after migrations, so that the tables exist). A failure is retried on the
-// next call: the database may be back by then.
-func (db *DB) hot(ctx context.Context) (*stmts, error) {
-	db.stmtsMu.Lock()
-	defer db.stmtsMu.Unlock()
-	if db.stmts != nil {
-		return db.stmts, nil
-	}
-	s, err := db.prepare(ctx)
-	if err != nil {
-		return nil, err
-	}
-	db.stmts = s
-	return s, nil
-}
-
-func (db *DB) prepare(ctx context.Context) (*stmts, error) {
+// prepareHot prepares the hot-path statements. Migrate calls it once the
+// tables exist; it must run outside any transaction, since on SQLite a
+// transaction holds the only connection.
+func (db *DB) prepareHot(ctx context.Context) error {
 	var err error
 	prep := func(query string) *sql.Stmt {
 		if err != nil {
@@ -43,13 +40,41 @@ func (db *DB) prepare(ctx context.Context) (*stmts, error) {
 		}
 		return s
 	}
-	s := &stmts{}
-	s.insertEvent = prep(`INSERT INTO events (offer_id, received_at, click_id, campaign_id, payload, outcome)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (offer_id, click_id) WHERE click_id <> '' DO NOTHING RETURNING id`)
-	s.countWebhooks = prep(`UPDATE offer_counters SET webhook_count = webhook_count + ?,
-		last_webhook_at = CASE WHEN last_webhook_at IS NULL OR last_webhook_at < ? THEN ? ELSE last_webhook_at END
-		WHERE offer_id = ?`)
-	s.offerByToken = prep(`SELECT ` + offerColumns + offerFrom + ` JOIN webhook_tokens wt ON wt.offer_id = o.id WHERE wt.token = ?`)
-	return s, err
+	s := &stmts{
+		insertEvent:   prep(insertEventSQL),
+		countWebhooks: prep(countWebhooksSQL),
+		offerByToken:  prep(offerByTokenSQL),
+	}
+	if err != nil {
+		return err
+	}
+	db.stmtsMu.Lock()
+	db.stmts = s
+	db.stmtsMu.Unlock()
+	return nil
+}
+
+// txQueryRow runs a hot-path query in tx, through its prepared statement when
+// Migrate has prepared it, else as plain SQL.
+func (db *DB) txQueryRow(ctx context.Context, tx *sql.Tx, pick func(*stmts) *sql.Stmt, query string, args ...any) *sql.Row {
+	if st := db.prepared(); st != nil {
+		return tx.StmtContext(ctx, pick(st)).QueryRowContext(ctx, args...)
+	}
+	return tx.QueryRowContext(ctx, db.q(query), args...)
+}
+
+func (db *DB) txExec(ctx context.Context, tx *sql.Tx, pick func(*stmts) *sql.Stmt, query string, args ...any) error {
+	var err error
+	if st := db.prepared(); st != nil {
+		_, err = tx.StmtContext(ctx, pick(st)).ExecContext(ctx, args...)
+	} else {
+		_, err = tx.ExecContext(ctx, db.q(query), args...)
+	}
+	return err
+}
+
+func (db *DB) prepared() *stmts {
+	db.stmtsMu.Lock()
+	defer db.stmtsMu.Unlock()
+	return db.stmts
 }

@@ -68,18 +68,6 @@ func buildBinary(t *testing.T, dir string) string {
 	return bin
 }
 
-// freeAddr returns a loopback address with a port nobody listens on now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // proc is one urltracker subprocess.
 type proc struct {
 	cmd    *exec.Cmd

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/urltracker/urltracker"
+)
+
+// dashboardClient is a signed-in browser without JavaScript: cookies, forms.
+type dashboardClient struct {
+	t    *testing.T
+	base string
+	hc   *http.Client
+}
+
+var csrfFieldRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func signIn(t *testing.T, a *app) *dashboardClient {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &dashboardClient{t: t, base: a.BaseURL, hc: &http.Client{Jar: jar, Timeout: 60 * time.Second}}
+	if status, body := c.post("/login", url.Values{"token": {a.AdminToken}, "csrf": {c.csrf("/login")}}); status != http.StatusOK || !strings.Contains(body, "Overview") {
+		t.Fatalf("sign in: status %d", status)
+	}
+	return c
+}
+
+func (c *dashboardClient) get(path string) (int, string) {
+	c.t.Helper()
+	resp, err := c.hc.Get(c.base + path)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func (c *dashboardClient) post(path string, form url.Values) (int, string) {
+	c.t.Helper()
+	resp, err := c.hc.PostForm(c.base+path, form)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func (c *dashboardClient) csrf(path string) string {
+	c.t.Helper()
+	_, body := c.get(path)
+	m := csrfFieldRE.FindStringSubmatch(body)
+	if m == nil {
+		c.t.Fatalf("no CSRF token on %s", path)
+	}
+	return m[1]
+}
+
+// TestDashboardShowsActionsAndTestsTheTrackierConnection runs a real pause
+// through the Trackier API and the real connection test, as an admin sees
+// them in the dashboard.
+func TestDashboardShowsActionsAndTestsTheTrackierConnection(t *testing.T) {
+	site, api := newOfferSite(t), newFakeTrackier(t)
+	a := startApp(t, actionEnv(t))
+	offer := createOffer(t, a, boundOffer("shoes", site, api, map[string]any{"pause_after_failures": 1}))
+	site.broken.Store(true)
+	trigger(t, a, offer.ID, urltracker.VerdictBroken)
+	waitOutcome(t, a, offer.ID, urltracker.ActionPause, urltracker.ActionSucceeded, 15*time.Second)
+
+	c := signIn(t, a)
+	page := fmt.Sprintf("/offers/%d", offer.ID)
+	_, body := c.get(page)
+	for _, want := range []string{`<tr class="action">`, "pause", `class="badge ok">succeeded<`, "<td>200</td>", "paused by urltracker", "Test connection"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("offer page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, testAPIKey) {
+		t.Error("offer page shows the API key")
+	}
+	_, body = c.get("/")
+	if !strings.Contains(body, `<tr class="action">`) || !strings.Contains(body, `class="badge ok">succeeded<`) {
+		t.Error("overview lacks the recent pause")
+	}
+
+	calls := len(api.Calls())
+	status, _ := c.post(page+"/trackier-test", url.Values{})
+	if status != http.StatusForbidden || len(api.Calls()) != calls {
+		t.Fatalf("test connection without CSRF token: status %d, %d API calls made", status, len(api.Calls())-calls)
+	}
+	var ans struct {
+		Success  bool  `json:"success"`
+		KeyValid *bool `json:"key_valid"`
+	}
+	status, out := c.post(page+"/trackier-test", url.Values{"csrf": {c.csrf(page)}})
+	if err := json.Unmarshal([]byte(out), &ans); status != http.StatusOK || err != nil || !ans.Success || ans.KeyValid == nil || !*ans.KeyValid {
+		t.Fatalf("test connection: status %d, %s", status, out)
+	}
+	if got := api.Calls()[len(api.Calls())-1]; got.Method != http.MethodGet || got.APIKey != testAPIKey || !strings.HasSuffix(got.Path, "/cmp-77") {
+		t.Errorf("the test called %+v", got)
+	}
+}

@@ -1,0 +1,95 @@
+// urltracker dashboard: refreshes the live parts of a page and copies the
+// push URL. Pages work without it, only without live updates.
+"use strict";
+
+(function () {
+  const interval = Number(document.body.dataset.refreshMs) || 5000;
+
+  // refresh fetches one live part again and swaps it in, keeping open
+  // <details> open. It leaves a part alone while keyboard focus is inside,
+  // so that refreshing never moves the user's focus.
+  async function refresh(el) {
+    if (document.hidden || el.contains(document.activeElement)) {
+      return;
+    }
+    let res;
+    try {
+      res = await fetch(el.dataset.live, { credentials: "same-origin", headers: { Accept: "text/html" } });
+    } catch (e) {
+      return; // offline for a moment; try again next time
+    }
+    if (res.status === 401) {
+      window.location.reload(); // signed out: the page leads to the login
+      return;
+    }
+    if (!res.ok) {
+      return;
+    }
+    const html = await res.text();
+    const open = new Set(Array.from(el.querySelectorAll("details[open][id]"), (d) => d.id));
+    el.innerHTML = html;
+    open.forEach((id) => {
+      const d = document.getElementById(id);
+      if (d) d.open = true;
+    });
+  }
+
+  // After a refused form, start keyboard navigation at the list of errors,
+  // whose links lead to the fields.
+  const errors = document.getElementById("form-errors");
+  if (errors) {
+    errors.focus();
+  }
+
+  document.querySelectorAll("[data-live]").forEach((el) => {
+    setInterval(() => refresh(el), interval);
+  });
+
+  // The Trackier connection test answers JSON; say what it means.
+  function describeTest(res, ans) {
+    if (!ans) {
+      return "The test could not run (HTTP " + res.status + "). Reload the page and try again.";
+    }
+    if (ans.success) {
+      return "Connection works: the API key is accepted and the campaign exists (" + ans.duration_ms + " ms).";
+    }
+    const status = ans.status_code ? " (HTTP " + ans.status_code + ")" : "";
+    return "Connection failed" + status + ": " + (ans.error || "no details");
+  }
+
+  document.querySelectorAll("[data-trackier-test]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      const out = document.getElementById(button.getAttribute("aria-controls"));
+      const csrf = document.querySelector('input[name="csrf"]').value;
+      button.disabled = true;
+      out.textContent = "Testing…";
+      try {
+        const res = await fetch(button.dataset.trackierTest, {
+          method: "POST",
+          credentials: "same-origin",
+          body: new URLSearchParams({ csrf: csrf }),
+        });
+        const ans = await res.json().catch(() => null);
+        out.textContent = describeTest(res, ans);
+      } catch (e) {
+        out.textContent = "The test could not run: " + e.message;
+      } finally {
+        button.disabled = false;
+      }
+    });
+  });
+
+  document.querySelectorAll("[data-copy]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      const input = document.getElementById(button.dataset.copy);
+      const status = document.getElementById("copy-status");
+      input.select();
+      try {
+        await navigator.clipboard.writeText(input.value);
+        status.textContent = "Copied.";
+      } catch (e) {
+        status.textContent = "Selected: press Ctrl+C (or ⌘C) to copy.";
+      }
+    });
+  });
+})();

@@ -1,0 +1,200 @@
+package dashboard
+
+import (
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/store"
+)
+
+// The offer form's fields are named after the keys of
+// urltracker.FieldErrors, so that Offer.Validate's messages land on them.
+const (
+	fName           = "name"
+	fURL            = "url"
+	fExpectedHost   = "expected_host"
+	fInterval       = "update_interval_seconds"
+	fEnabled        = "enabled"
+	fCampaignID     = "trackier.campaign_id"
+	fAPIKey         = "trackier.api_key"
+	fAPIBaseURL     = "trackier.api_base_url"
+	fPauseAfter     = "policy.pause_after_failures"
+	fResumeAfter    = "policy.resume_after_successes"
+	fUpdateDest     = "policy.update_destination"
+	fDestParams     = "policy.destination_params"
+	fAlertURL       = "policy.alert_url"
+	checkboxChecked = "on"
+)
+
+// offerValues are the form values showing o. The API key is write-only and
+// never shown.
+func offerValues(o urltracker.Offer) map[string]string {
+	v := map[string]string{
+		fName: o.Name, fURL: o.URL, fExpectedHost: o.ExpectedHost,
+		fInterval:   strconv.Itoa(o.UpdateIntervalSeconds),
+		fCampaignID: o.Trackier.CampaignID, fAPIBaseURL: o.Trackier.APIBaseURL,
+		fPauseAfter:  strconv.Itoa(o.Policy.PauseAfterFailures),
+		fResumeAfter: strconv.Itoa(o.Policy.ResumeAfterSuccesses),
+		fDestParams:  formatParams(o.Policy.DestinationParams),
+		fAlertURL:    o.Policy.AlertURL,
+	}
+	if o.Enabled {
+		v[fEnabled] = checkboxChecked
+	}
+	if o.Policy.UpdateDestination {
+		v[fUpdateDest] = checkboxChecked
+	}
+	return v
+}
+
+// offerFromForm applies a submitted offer form to o. It returns the offer,
+// the values to show again, and what is wrong with each field: first what
+// cannot be read at all (a number that is not one), then Offer.Validate.
+func offerFromForm(form url.Values, o urltracker.Offer) (urltracker.Offer, map[string]string, urltracker.FieldErrors) {
+	values := map[string]string{}
+	for _, k := range []string{fName, fURL, fExpectedHost, fInterval, fCampaignID, fAPIBaseURL, fPauseAfter, fResumeAfter, fDestParams, fAlertURL} {
+		values[k] = strings.TrimSpace(form.Get(k))
+	}
+	for _, k := range []string{fEnabled, fUpdateDest} {
+		if form.Get(k) != "" {
+			values[k] = checkboxChecked
+		}
+	}
+	unreadable := urltracker.FieldErrors{}
+	number := func(name string, empty int) int {
+		if values[name] == "" {
+			return empty
+		}
+		n, err := strconv.Atoi(values[name])
+		if err != nil {
+			unreadable[name] = "must be a whole number"
+		}
+		return n
+	}
+	o.Name, o.URL, o.ExpectedHost = values[fName], values[fURL], values[fExpectedHost]
+	o.UpdateIntervalSeconds = number(fInterval, 0)
+	o.Enabled = values[fEnabled] != ""
+	o.Trackier.CampaignID, o.Trackier.APIBaseURL = values[fCampaignID], values[fAPIBaseURL]
+	// Write-only: an empty key field keeps the stored key.
+	o.Trackier.APIKey = strings.TrimSpace(form.Get(fAPIKey))
+	o.Policy.PauseAfterFailures = number(fPauseAfter, 0)
+	o.Policy.ResumeAfterSuccesses = number(fResumeAfter, 0)
+	o.Policy.UpdateDestination = values[fUpdateDest] != ""
+	o.Policy.AlertURL = values[fAlertURL]
+	params, err := parseParams(values[fDestParams])
+	if err != nil {
+		unreadable[fDestParams] = err.Error()
+	}
+	o.Policy.DestinationParams = params
+
+	o = o.Normalize()
+	fe := o.Validate()
+	for k, msg := range unreadable {
+		if fe == nil {
+			fe = urltracker.FieldErrors{}
+		}
+		fe[k] = msg
+	}
+	if fe != nil && o.Trackier.APIKey != "" {
+		fe[fAPIKey] = "not saved, because of the errors above: enter the key again"
+	}
+	return o, values, fe
+}
+
+// parseParams reads "name=value" lines.
+func parseParams(text string) (map[string]string, error) {
+	params := map[string]string{}
+	for i, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("line %d: write one name=value per line", i+1)
+		}
+		params[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return params, nil
+}
+
+func formatParams(params map[string]string) string {
+	lines := make([]string, 0, len(params))
+	for k, v := range params {
+		lines = append(lines, k+"="+v)
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// field is one input of a form, as the template draws it.
+type field struct {
+	Name, Label, Type, Value, Hint, Error string
+	Required                              bool
+}
+
+// ID is the element id of the field's input.
+func (f field) ID() string { return "f-" + strings.ReplaceAll(f.Name, ".", "-") }
+
+// Checked tells whether a checkbox is ticked.
+func (f field) Checked() bool { return f.Value != "" }
+
+type fieldset struct {
+	Legend string
+	Fields []field
+}
+
+type offerFormPage struct {
+	page
+	Offer  *store.OfferRecord // nil for a new offer
+	Action string
+	Sets   []fieldset
+	// Errors lists the invalid fields in form order, for the summary.
+	Errors []field
+}
+
+func newOfferFormPage(rec *store.OfferRecord, values map[string]string, fe urltracker.FieldErrors) *offerFormPage {
+	p := &offerFormPage{page: page{Title: "New offer", Nav: "offers", LoggedIn: true}, Offer: rec, Action: "/offers/new"}
+	keyHint := "Write-only: it is stored and never shown again."
+	if rec != nil {
+		p.Title, p.Action = "Edit "+rec.Name, fmt.Sprintf("/offers/%d/edit", rec.ID)
+		if rec.Trackier.APIKeySet {
+			keyHint = "A key is stored. Leave this empty to keep it, or enter a new one to replace it."
+		}
+	}
+	p.Sets = []fieldset{
+		{Legend: "Offer", Fields: []field{
+			{Name: fName, Label: "Name", Type: "text", Required: true},
+			{Name: fURL, Label: "Link to check", Type: "url", Required: true, Hint: "The offer link as a visitor opens it, e.g. https://track.example.com/click?o=42."},
+			{Name: fExpectedHost, Label: "Expected landing host", Type: "text", Hint: "Optional. The host the chain must end on, e.g. shop.example.com; any other is an unexpected landing."},
+			{Name: fInterval, Label: "Update interval (seconds)", Type: "number", Required: true, Hint: "At most one check per interval, however many clicks arrive."},
+			{Name: fEnabled, Label: "Enabled: check this offer when clicks arrive", Type: "checkbox"},
+		}},
+		{Legend: "Trackier campaign", Fields: []field{
+			{Name: fCampaignID, Label: "Campaign ID", Type: "text", Hint: "Optional. The campaign urltracker pauses, resumes or updates."},
+			{Name: fAPIKey, Label: "API key", Type: "password", Hint: keyHint},
+			{Name: fAPIBaseURL, Label: "API base URL", Type: "url", Hint: "Leave empty for " + urltracker.DefaultTrackierAPIBaseURL + "."},
+		}},
+		{Legend: "Health policy", Fields: []field{
+			{Name: fPauseAfter, Label: "Pause after failed checks in a row", Type: "number", Hint: "0 never pauses."},
+			{Name: fResumeAfter, Label: "Resume after healthy checks in a row", Type: "number", Hint: "0 never resumes."},
+			{Name: fUpdateDest, Label: "Update the campaign's destination when the landing page moved", Type: "checkbox"},
+			{Name: fDestParams, Label: "Parameters to add to a new destination", Type: "textarea", Hint: "One name=value per line."},
+			{Name: fAlertURL, Label: "Alert URL", Type: "url", Hint: "Optional. urltracker POSTs a JSON alert here when it acts."},
+		}},
+	}
+	for i := range p.Sets {
+		for j := range p.Sets[i].Fields {
+			f := &p.Sets[i].Fields[j]
+			f.Value, f.Error = values[f.Name], fe[f.Name]
+			if f.Error != "" {
+				p.Errors = append(p.Errors, *f)
+			}
+		}
+	}
+	return p
+}

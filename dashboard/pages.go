@@ -1,0 +1,412 @@
+package dashboard
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/jobs"
+	"github.com/urltracker/urltracker/store"
+	"github.com/urltracker/urltracker/tracer"
+)
+
+// maxFormBody bounds a dashboard form; the largest, the offer form, is a
+// few KiB.
+const maxFormBody = 64 << 10
+
+// listLimit bounds the checks and events a page shows.
+const listLimit = 20
+
+type handlers struct {
+	d           Deps
+	pages       map[string]*template.Template
+	signer      *signer
+	crossOrigin *http.CrossOriginProtection
+}
+
+func newHandlers(d Deps) *handlers {
+	return &handlers{
+		d:           d,
+		pages:       parseTemplates(),
+		signer:      &signer{d: d, adminHash: sha256.Sum256([]byte(d.AdminToken))},
+		crossOrigin: http.NewCrossOriginProtection(),
+	}
+}
+
+// --- login and logout
+
+type loginPage struct {
+	page
+	Next string
+}
+
+func (h *handlers) loginForm(w http.ResponseWriter, r *http.Request) {
+	if ok, _ := h.loggedIn(r); ok {
+		http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	h.render(w, r, http.StatusOK, "login", &loginPage{page: page{Title: "Sign in"}, Next: localPath(r.URL.Query().Get("next"))})
+}
+
+func (h *handlers) login(w http.ResponseWriter, r *http.Request) {
+	next := localPath(r.PostFormValue("next"))
+	token := strings.TrimSpace(r.PostFormValue("token"))
+	if h.d.AdminToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(h.d.AdminToken)) != 1 {
+		h.d.Logger.Warn("dashboard: sign-in refused: wrong admin token")
+		h.render(w, r, http.StatusUnauthorized, "login", &loginPage{
+			page: page{Title: "Sign in", Error: "That is not the admin token. Use the value of URLTRACKER_ADMIN_TOKEN, or the contents of urltracker.admin-token beside the database."},
+			Next: next,
+		})
+		return
+	}
+	key, err := h.signer.loadKey(r.Context())
+	if err != nil {
+		h.storageError(w, r, err)
+		return
+	}
+	h.setCookie(w, r, sessionCookie, h.signer.newSession(key, h.d.Now().Add(sessionTTL)), int(sessionTTL.Seconds()))
+	h.d.Logger.Info("dashboard: signed in")
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (h *handlers) logoutForm(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusOK, "logout", &page{Title: "Sign out", LoggedIn: true})
+}
+
+func (h *handlers) logout(w http.ResponseWriter, r *http.Request) {
+	h.setCookie(w, r, sessionCookie, "", -1)
+	http.Redirect(w, r, "/login?done=signed-out", http.StatusSeeOther)
+}
+
+// --- overview and kill switch
+
+type overviewPage struct {
+	page
+	Enabled      bool
+	ActiveOffers int
+	Stats        store.HourStats
+	Checks       []store.OfferCheck
+	Actions      []store.OfferAction
+}
+
+func (h *handlers) loadOverview(r *http.Request) (*overviewPage, error) {
+	ctx := r.Context()
+	p := &overviewPage{page: page{Title: "Overview", Nav: "overview", LoggedIn: true, Instance: h.d.Instance}}
+	var err error
+	if p.Enabled, err = h.d.DB.KillSwitch(ctx); err != nil {
+		return nil, err
+	}
+	if p.ActiveOffers, err = h.d.DB.ActiveOfferCount(ctx); err != nil {
+		return nil, err
+	}
+	if p.Stats, err = h.d.DB.LastHour(ctx); err != nil {
+		return nil, err
+	}
+	if p.Checks, err = h.d.DB.RecentChecks(ctx, listLimit); err != nil {
+		return nil, err
+	}
+	if p.Actions, err = h.d.DB.RecentActions(ctx, listLimit); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (h *handlers) overview(w http.ResponseWriter, r *http.Request) {
+	p, err := h.loadOverview(r)
+	if err != nil {
+		h.storageError(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "overview", p)
+}
+
+func (h *handlers) overviewLive(w http.ResponseWriter, r *http.Request) {
+	p, err := h.loadOverview(r)
+	if err != nil {
+		h.storageError(w, r, err)
+		return
+	}
+	h.renderLive(w, "overview", "overview-live", p)
+}
+
+type killSwitchPage struct {
+	page
+	Enable bool
+}
+
+// killSwitchForm asks to confirm a kill switch change.
+func (h *handlers) killSwitchForm(w http.ResponseWriter, r *http.Request) {
+	enable, err := strconv.ParseBool(r.URL.Query().Get("enabled"))
+	if err != nil {
+		h.renderError(w, r, http.StatusBadRequest, "enabled must be true or false.")
+		return
+	}
+	title := "Turn automation off?"
+	if enable {
+		title = "Turn automation on?"
+	}
+	h.render(w, r, http.StatusOK, "killswitch", &killSwitchPage{page: page{Title: title, Nav: "overview", LoggedIn: true}, Enable: enable})
+}
+
+func (h *handlers) killSwitch(w http.ResponseWriter, r *http.Request) {
+	enable, err := strconv.ParseBool(r.PostFormValue("enabled"))
+	if err != nil {
+		h.renderError(w, r, http.StatusBadRequest, "enabled must be true or false; nothing was changed.")
+		return
+	}
+	previous, err := h.d.DB.SetKillSwitch(r.Context(), enable, h.d.Instance)
+	if err != nil {
+		h.storageError(w, r, err)
+		return
+	}
+	h.d.Logger.Warn("kill switch set", "previous_state", previous, "current_state", enable, "via", "dashboard")
+	done := "automation-off"
+	if enable {
+		done = "automation-on"
+	}
+	http.Redirect(w, r, "/?done="+done, http.StatusSeeOther)
+}
+
+// --- offers
+
+type offerRow struct {
+	store.OfferRecord
+	WebhooksLastHour int64
+}
+
+type offersPage struct {
+	page
+	Offers []offerRow
+}
+
+func (h *handlers) loadOffers(r *http.Request) (*offersPage, error) {
+	recs, err := h.d.DB.Offers(r.Context(), 1000)
+	if err != nil {
+		return nil, err
+	}
+	counts, err := h.d.DB.WebhooksSinceByOffer(r.Context(), h.d.Now().Add(-time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	p := &offersPage{page: page{Title: "Offers", Nav: "offers", LoggedIn: true}}
+	for _, rec := range recs {
+		p.Offers = append(p.Offers, offerRow{OfferRecord: rec, WebhooksLastHour: counts[rec.ID]})
+	}
+	return p, nil
+}
+
+func (h *handlers) offers(w http.ResponseWriter, r *http.Request) {
+	p, err := h.loadOffers(r)
+	if err != nil {
+		h.storageError(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "offers", p)
+}
+
+func (h *handlers) offersLive(w http.ResponseWriter, r *http.Request) {
+	p, err := h.loadOffers(r)
+	if err != nil {
+		h.storageError(w, r, err)
+		return
+	}
+	h.renderLive(w, "offers", "offers-live", p)
+}
+
+type offerPage struct {
+	page
+	Offer   store.OfferRecord
+	PushURL string
+	Checks  []urltracker.Check
+	Events  []urltracker.Event
+	Actions []urltracker.Action
+	Health  store.Health
+}
+
+// loadOffer loads the offer of the {id} path value; it answers the request
+// itself and returns false when it cannot.
+func (h *handlers) loadOffer(w http.ResponseWriter, r *http.Request) (store.OfferRecord, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		h.renderError(w, r, http.StatusNotFound, "There is no such offer: offer ids are positive numbers.")
+		return store.OfferRecord{}, false
+	}
+	rec, err := h.d.DB.Offer(r.Context(), id)
+	if errors.Is(err, urltracker.ErrNotFound) {
+		h.renderError(w, r, http.StatusNotFound, fmt.Sprintf("There is no offer %d; it may have been deleted.", id))
+		return rec, false
+	}
+	if err != nil {
+		h.storageError(w, r, err)
+		return rec, false
+	}
+	return rec, true
+}
+
+func (h *handlers) loadOfferPage(w http.ResponseWriter, r *http.Request) (*offerPage, bool) {
+	rec, ok := h.loadOffer(w, r)
+	if !ok {
+		return nil, false
+	}
+	p := &offerPage{page: page{Title: rec.Name, Nav: "offers", LoggedIn: true}, Offer: rec, PushURL: h.d.PushURL(rec.WebhookToken)}
+	ctx := r.Context()
+	checks, err := h.d.DB.Checks(ctx, rec.ID, listLimit)
+	if err == nil {
+		p.Checks = checks
+		p.Events, err = h.d.DB.Events(ctx, rec.ID, listLimit)
+	}
+	if err == nil {
+		p.Actions, err = h.d.DB.Actions(ctx, rec.ID, listLimit)
+	}
+	if err == nil {
+		p.Health, err = h.d.DB.Health(ctx, rec.ID)
+	}
+	if err != nil {
+		h.storageError(w, r, err)
+		return nil, false
+	}
+	return p, true
+}
+
+func (h *handlers) offer(w http.ResponseWriter, r *http.Request) {
+	if p, ok := h.loadOfferPage(w, r); ok {
+		h.render(w, r, http.StatusOK, "offer", p)
+	}
+}
+
+func (h *handlers) offerLive(w http.ResponseWriter, r *http.Request) {
+	if p, ok := h.loadOfferPage(w, r); ok {
+		h.renderLive(w, "offer", "offer-live", p)
+	}
+}
+
+// checkNow runs a check of the offer now, past the debounce.
+func (h *handlers) checkNow(w http.ResponseWriter, r *http.Request) {
+	rec, ok := h.loadOffer(w, r)
+	if !ok {
+		return
+	}
+	_, err := h.d.Runner.Run(r.Context(), rec.ID)
+	switch {
+	case errors.Is(err, jobs.ErrKillSwitchOff):
+		h.renderError(w, r, http.StatusConflict, "Automation is switched off, so no check was run. Turn it back on from the overview first.")
+	case errors.Is(err, jobs.ErrOfferDisabled):
+		h.renderError(w, r, http.StatusConflict, "This offer is disabled, so no check was run. Edit the offer and tick “Enabled” first.")
+	case err != nil:
+		h.storageError(w, r, err)
+	default:
+		http.Redirect(w, r, fmt.Sprintf("/offers/%d?done=checked", rec.ID), http.StatusSeeOther)
+	}
+}
+
+func (h *handlers) newOfferForm(w http.ResponseWriter, r *http.Request) {
+	o := urltracker.Offer{UpdateIntervalSeconds: urltracker.DefaultUpdateInterval, Enabled: true}
+	h.render(w, r, http.StatusOK, "offer_form", newOfferFormPage(nil, offerValues(o), nil))
+}
+
+func (h *handlers) createOffer(w http.ResponseWriter, r *http.Request) {
+	o, values, fe := offerFromForm(r.PostForm, urltracker.Offer{})
+	if fe == nil {
+		rec, err := h.d.DB.CreateOffer(r.Context(), o)
+		switch {
+		case errors.Is(err, urltracker.ErrConflict):
+			fe = urltracker.FieldErrors{"name": "an offer with this name already exists"}
+		case err != nil:
+			h.storageError(w, r, err)
+			return
+		default:
+			http.Redirect(w, r, fmt.Sprintf("/offers/%d?done=created", rec.ID), http.StatusSeeOther)
+			return
+		}
+	}
+	h.render(w, r, http.StatusUnprocessableEntity, "offer_form", newOfferFormPage(nil, values, fe))
+}
+
+func (h *handlers) editOfferForm(w http.ResponseWriter, r *http.Request) {
+	if rec, ok := h.loadOffer(w, r); ok {
+		h.render(w, r, http.StatusOK, "offer_form", newOfferFormPage(&rec, offerValues(rec.Offer), nil))
+	}
+}
+
+func (h *handlers) updateOffer(w http.ResponseWriter, r *http.Request) {
+	rec, ok := h.loadOffer(w, r)
+	if !ok {
+		return
+	}
+	o, values, fe := offerFromForm(r.PostForm, rec.Offer)
+	if fe == nil {
+		_, err := h.d.DB.UpdateOffer(r.Context(), o)
+		switch {
+		case errors.Is(err, urltracker.ErrConflict):
+			fe = urltracker.FieldErrors{"name": "an offer with this name already exists"}
+		case err != nil:
+			h.storageError(w, r, err)
+			return
+		default:
+			http.Redirect(w, r, fmt.Sprintf("/offers/%d?done=saved", rec.ID), http.StatusSeeOther)
+			return
+		}
+	}
+	h.render(w, r, http.StatusUnprocessableEntity, "offer_form", newOfferFormPage(&rec, values, fe))
+}
+
+type deletePage struct {
+	page
+	Offer store.OfferRecord
+}
+
+func (h *handlers) deleteOfferForm(w http.ResponseWriter, r *http.Request) {
+	if rec, ok := h.loadOffer(w, r); ok {
+		h.render(w, r, http.StatusOK, "offer_delete", &deletePage{page: page{Title: "Delete " + rec.Name + "?", Nav: "offers", LoggedIn: true}, Offer: rec})
+	}
+}
+
+func (h *handlers) deleteOffer(w http.ResponseWriter, r *http.Request) {
+	rec, ok := h.loadOffer(w, r)
+	if !ok {
+		return
+	}
+	if err := h.d.DB.DeleteOffer(r.Context(), rec.ID, h.d.Instance); err != nil && !errors.Is(err, urltracker.ErrNotFound) {
+		h.storageError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/offers?done=deleted", http.StatusSeeOther)
+}
+
+// --- trace tool
+
+type tracePage struct {
+	page
+	URL          string
+	ExpectedHost string
+	URLError     string
+	HostError    string
+	Result       *urltracker.Check
+}
+
+// trace follows a URL on request. It is a GET form: tracing changes nothing
+// stored, and the session cookie is never sent by other sites' requests.
+func (h *handlers) trace(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	p := &tracePage{
+		page: page{Title: "Trace a link", Nav: "trace", LoggedIn: true},
+		URL:  strings.TrimSpace(q.Get("url")), ExpectedHost: strings.ToLower(strings.TrimSpace(q.Get("expected_host"))),
+	}
+	if q.Has("url") {
+		// The same rules as an offer's URL and expected host.
+		fe := urltracker.Offer{Name: "trace", URL: p.URL, ExpectedHost: p.ExpectedHost, UpdateIntervalSeconds: 1}.Validate()
+		p.URLError, p.HostError = fe["url"], fe["expected_host"]
+		if fe == nil {
+			check := h.d.Tracer.Trace(r.Context(), tracer.Request{URL: p.URL, ExpectedHost: p.ExpectedHost})
+			p.Result = &check
+		}
+	}
+	h.render(w, r, http.StatusOK, "trace", p)
+}

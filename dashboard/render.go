@@ -1,0 +1,174 @@
+package dashboard
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/urltracker/urltracker"
+)
+
+// page is what every page's layout needs; page data structs embed it.
+type page struct {
+	Title    string
+	Nav      string // "overview", "offers" or "trace": the current menu item
+	CSRF     string
+	Instance string
+	LoggedIn bool
+	Notice   string
+	Error    string
+	// RefreshMS is how often the page's live parts are fetched again.
+	RefreshMS int64
+}
+
+func (p *page) basePage() *page { return p }
+
+type pageData interface{ basePage() *page }
+
+// notices are the messages a redirect after a form can ask a page to show,
+// by code, so that no one can put their own words on the page.
+var notices = map[string]string{
+	"created":        "Offer created. Copy its push URL into Trackier below.",
+	"saved":          "Offer saved.",
+	"deleted":        "Offer deleted.",
+	"checked":        "Check done: it is at the top of the check history.",
+	"automation-on":  "Automation is on again on every instance.",
+	"automation-off": "Automation is off on every instance: no checks and no Trackier actions until you turn it back on.",
+	"signed-out":     "You are signed out.",
+}
+
+// parseTemplates builds one template set per page: base.html (layout and
+// shared parts) plus the page's own file.
+func parseTemplates() map[string]*template.Template {
+	base := template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/base.html"))
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	sets := map[string]*template.Template{}
+	for _, path := range names {
+		name := strings.TrimSuffix(strings.TrimPrefix(path, "templates/"), ".html")
+		if name == "base" {
+			continue
+		}
+		sets[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, path))
+	}
+	return sets
+}
+
+var funcs = template.FuncMap{
+	"time": func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	},
+	"timep": func(t *time.Time) string {
+		if t == nil {
+			return "never"
+		}
+		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	},
+	"inc":     func(i int) int { return i + 1 },
+	"isotime": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"verdictClass": func(v urltracker.Verdict) string {
+		switch v {
+		case urltracker.VerdictHealthy:
+			return "badge ok"
+		case "":
+			return "badge none"
+		case urltracker.VerdictBroken, urltracker.VerdictBlocked:
+			return "badge bad"
+		default:
+			return "badge warn"
+		}
+	},
+	"verdictLabel": func(v urltracker.Verdict) string {
+		if v == "" {
+			return "not checked"
+		}
+		return strings.ReplaceAll(string(v), "_", " ")
+	},
+	"outcomeClass": func(o urltracker.ActionOutcome) string {
+		switch o {
+		case urltracker.ActionSucceeded:
+			return "badge ok"
+		case urltracker.ActionFailed:
+			return "badge bad"
+		case urltracker.ActionRetrying:
+			return "badge warn"
+		default:
+			return "badge none"
+		}
+	},
+	"label": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+	"percent": func(rate *float64) string {
+		if rate == nil {
+			return "–"
+		}
+		return fmt.Sprintf("%.1f %%", *rate*100)
+	},
+	"params": func(m map[string]string) [][2]string {
+		kv := make([][2]string, 0, len(m))
+		for k, v := range m {
+			kv = append(kv, [2]string{k, v})
+		}
+		sort.Slice(kv, func(i, j int) bool { return kv[i][0] < kv[j][0] })
+		return kv
+	},
+}
+
+// render writes a whole page.
+func (h *handlers) render(w http.ResponseWriter, r *http.Request, status int, name string, data pageData) {
+	p := data.basePage()
+	csrf, err := h.csrfFor(w, r)
+	if err != nil {
+		h.storageError(w, r, err)
+		return
+	}
+	p.CSRF, p.Instance, p.RefreshMS = csrf, h.d.Instance, liveRefresh.Milliseconds()
+	if p.Notice == "" {
+		p.Notice = notices[r.URL.Query().Get("done")]
+	}
+	h.execute(w, status, name, "layout", data)
+}
+
+// renderLive writes one live part of a page, for the page's script.
+func (h *handlers) renderLive(w http.ResponseWriter, name, block string, data any) {
+	h.execute(w, http.StatusOK, name, block, data)
+}
+
+func (h *handlers) execute(w http.ResponseWriter, status int, name, block string, data any) {
+	var buf bytes.Buffer
+	if err := h.pages[name].ExecuteTemplate(&buf, block, data); err != nil {
+		h.d.Logger.Error("dashboard: render", "page", name, "err", err)
+		http.Error(w, "the page could not be rendered; see the service log", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// errorPage is a page that only says what went wrong.
+type errorPage struct {
+	page
+	Status int
+}
+
+func (h *handlers) renderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	loggedIn, _ := h.loggedIn(r)
+	h.render(w, r, status, "error", &errorPage{page: page{Title: http.StatusText(status), Error: msg, LoggedIn: loggedIn}, Status: status})
+}
+
+// storageError answers 503 when the database failed; the details go to the
+// log, not to the page.
+func (h *handlers) storageError(w http.ResponseWriter, r *http.Request, err error) {
+	h.d.Logger.Error("dashboard: storage", "path", r.URL.Path, "err", err)
+	http.Error(w, "storage unavailable; try again in a moment", http.StatusServiceUnavailable)
+}
