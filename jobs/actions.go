@@ -15,6 +15,7 @@ import (
 
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/alert"
+	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/trackier"
 )
 
@@ -186,6 +187,7 @@ type actionWorker struct {
 	alerts   *alert.Sender
 	timeout  time.Duration
 	logger   *slog.Logger
+	metrics  *metrics.Metrics
 }
 
 // NextRetry backs off exponentially from actionRetryBase.
@@ -280,6 +282,7 @@ func (w *actionWorker) Work(ctx context.Context, job *river.Job[ActionArgs]) err
 	}
 	w.logger.Info("action attempt", "offer_id", args.OfferID, "kind", args.Action, "attempt", job.Attempt,
 		"outcome", entry.Outcome, "status_code", entry.StatusCode, "duration_ms", entry.DurationMS, "error", entry.Error)
+	w.metrics.ObserveAction(string(args.Action), string(entry.Outcome))
 	if entry.Outcome == urltracker.ActionRetrying {
 		return errors.New(entry.Error) // River schedules the retry with NextRetry
 	}

@@ -1,7 +1,7 @@
 // Package jobs runs urltracker's background work on River: the debounced
-// link check per offer, and the Trackier actions and alerts the checks
-// decide. The webhook intake lives here too, because storing an event and
-// enqueuing its check job happen in one transaction.
+// link check per offer, the Trackier actions and alerts the checks decide,
+// and retention. The webhook intake lives here too, because storing an event
+// and enqueuing its check job happen in one transaction.
 package jobs
 
 import (
@@ -16,6 +16,7 @@ import (
 
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/alert"
+	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/store"
 	"github.com/urltracker/urltracker/trackier"
 )
@@ -55,6 +56,11 @@ type Options struct {
 	Alerts            *alert.Sender
 	APITimeout        time.Duration
 	ActionConcurrency int
+
+	// Retention is what the periodic retention job keeps; a zero MaxAge
+	// turns the job off.
+	Retention store.RetentionPolicy
+	Metrics   *metrics.Metrics
 }
 
 // Queue owns the River client: it inserts jobs and, once started, works them.
@@ -70,16 +76,24 @@ func NewQueue(db *store.DB, runner *Runner, opts Options) (*Queue, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &checkWorker{runner: runner})
 	river.AddWorker(workers, &actionWorker{q: q, trackier: opts.Trackier, alerts: opts.Alerts,
-		timeout: opts.APITimeout, logger: runner.Logger})
+		timeout: opts.APITimeout, logger: runner.Logger, metrics: opts.Metrics})
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	queues := map[string]river.QueueConfig{
+		QueueChecks:  {MaxWorkers: opts.CheckConcurrency},
+		QueueActions: {MaxWorkers: max(opts.ActionConcurrency, 1)},
+	}
+	var periodic []*river.PeriodicJob
+	if opts.Retention.MaxAge > 0 {
+		river.AddWorker(workers, &retentionWorker{db: db, policy: opts.Retention, metrics: opts.Metrics, logger: logger})
+		queues[QueueMaintenance] = river.QueueConfig{MaxWorkers: 1}
+		periodic = append(periodic, retentionJob())
+	}
 	client, err := river.NewClient(db.RiverDriver(), &river.Config{
-		Queues: map[string]river.QueueConfig{
-			QueueChecks:  {MaxWorkers: opts.CheckConcurrency},
-			QueueActions: {MaxWorkers: max(opts.ActionConcurrency, 1)},
-		},
+		Queues:            queues,
+		PeriodicJobs:      periodic,
 		Workers:           workers,
 		JobTimeout:        opts.JobTimeout,
 		FetchPollInterval: opts.PollInterval,

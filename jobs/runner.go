@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/store"
 	"github.com/urltracker/urltracker/tracer"
 )
@@ -31,6 +33,8 @@ type Runner struct {
 	Tracer     *tracer.Tracer
 	Logger     *slog.Logger
 	AfterCheck AfterCheckFunc
+	// Metrics counts checks by verdict; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Run checks the offer's link now, records the check with its chain and
@@ -50,7 +54,9 @@ func (r *Runner) Run(ctx context.Context, offerID int64) (urltracker.Check, erro
 	if !offer.Enabled {
 		return urltracker.Check{}, ErrOfferDisabled
 	}
+	done := r.Metrics.CheckStarted()
 	check := r.Tracer.Trace(ctx, tracer.Request{URL: offer.URL, ExpectedHost: offer.ExpectedHost})
+	done()
 	check.OfferID = offer.ID
 	if ctx.Err() != nil {
 		// Cut short by shutdown or the job timeout: River retries the job,
@@ -80,6 +86,7 @@ func (r *Runner) Run(ctx context.Context, offerID int64) (urltracker.Check, erro
 	if err != nil {
 		return check, fmt.Errorf("record check of offer %d: %w", offer.ID, err)
 	}
+	r.Metrics.ObserveCheck(check.Verdict, time.Duration(check.DurationMS)*time.Millisecond)
 	r.Logger.Info("check done", "offer_id", offer.ID, "check_id", check.ID, "verdict", check.Verdict,
 		"hops", len(check.Chain), "duration_ms", check.DurationMS)
 	return check, nil

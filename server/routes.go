@@ -29,6 +29,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(d))
+	mux.Handle("GET /metrics", d.Metrics.Handler())
 
 	mux.Handle("/api/", handleNotFound())
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/urltracker/urltracker/jobs"
+	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/store"
 	"github.com/urltracker/urltracker/tracer"
 	"github.com/urltracker/urltracker/trackier"
@@ -28,6 +29,7 @@ type Deps struct {
 	Now        func() time.Time
 	// Draining is set when shutdown begins; /readyz then answers 503.
 	Draining *atomic.Bool
+	Metrics  *metrics.Metrics
 }
 
 // NewServer returns the HTTP handler of urltracker.

@@ -43,6 +43,9 @@ type webhookAnswer struct {
 // endpoint instead.
 func handleWebhook(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Every return path below sets the outcome that is counted.
+		outcome := "bad_request"
+		defer func() { d.Metrics.ObserveWebhook(outcome) }()
 		query := r.URL.Query()
 		token := query.Get("token")
 		if token == "" {
@@ -57,15 +60,18 @@ func handleWebhook(d Deps) http.Handler {
 		defer cancel()
 		offer, err := d.DB.OfferByToken(ctx, token)
 		if errors.Is(err, urltracker.ErrNotFound) {
+			outcome = "unknown_token"
 			writeError(w, http.StatusNotFound, "unknown webhook token: copy the push URL from the offer again")
 			return
 		}
 		if err != nil {
+			outcome = "error"
 			d.Logger.Error("webhook: look up token", "err", err)
 			writeError(w, http.StatusServiceUnavailable, "storage unavailable; the event was not stored, retry later")
 			return
 		}
 		if r.Method == http.MethodGet && len(macros) == 0 {
+			outcome = "probe"
 			writeJSON(w, http.StatusOK, map[string]any{
 				"success": true,
 				"message": "webhook endpoint ready for offer " + strconv.Quote(offer.Name) + "; send Trackier macros such as click_id to record an event",
@@ -83,13 +89,15 @@ func handleWebhook(d Deps) http.Handler {
 		}
 		res, err := d.Intake.Ingest(ctx, offer.Offer, e)
 		if err != nil {
+			outcome = "error"
 			d.Logger.Error("webhook: store event", "offer_id", offer.ID, "err", err)
 			writeError(w, http.StatusServiceUnavailable, "storage unavailable; the event was not stored, retry later")
 			return
 		}
 		msg := "event stored"
+		outcome = string(res.Outcome)
 		if res.Duplicate {
-			msg = "duplicate click_id: event already stored"
+			msg, outcome = "duplicate click_id: event already stored", "duplicate"
 		}
 		writeJSON(w, http.StatusOK, webhookAnswer{
 			Success: true, Message: msg, Token: token, EventID: res.EventID,

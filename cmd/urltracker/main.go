@@ -5,7 +5,7 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -13,11 +13,20 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// The first signal starts a graceful drain; giving the signals back
+		// to their default handling lets a second one end the process at once.
+		<-ctx.Done()
+		stop()
+	}()
 	err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "urltracker:", err)
-		os.Exit(exitCode(err))
+		// One JSON line like every other log line, so that supervisors'
+		// log collectors parse the reason a start failed.
+		code := exitCode(err)
+		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error(err.Error(), "exit_code", code)
+		os.Exit(code)
 	}
 }
 

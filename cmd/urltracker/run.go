@@ -16,6 +16,7 @@ const usage = `usage: urltracker <command> [flags]
 commands:
   serve      run the service (webhooks, checks, admin API)
   migrate    apply pending database migrations and exit
+  check      preflight: would serve start here? (--json); exit 0 or 78
   trace URL  follow URL's redirect chain and print it (--json for the Check)
   version    print the version
 
@@ -37,6 +38,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 		return nil
+	case "check":
+		// check reports an invalid configuration as one of its lines.
+		return preflight(ctx, rest, getenv, stdout)
 	}
 	cfg, err := config.Load(getenv)
 	if err != nil {

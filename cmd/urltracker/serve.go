@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 	"github.com/urltracker/urltracker/alert"
 	"github.com/urltracker/urltracker/config"
 	"github.com/urltracker/urltracker/jobs"
+	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/server"
 	"github.com/urltracker/urltracker/store"
 	"github.com/urltracker/urltracker/tracer"
@@ -30,6 +30,21 @@ func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logg
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(cfg.MemoryLimit)
 	}
+	// A second copy of this instance must fail here, at once and for good
+	// (exit 78), before it touches the database: first the SQLite file's
+	// lock, then the port.
+	if cfg.IsSQLite() {
+		lock, err := acquireInstanceLock(cfg.SQLitePath())
+		if err != nil {
+			return exitWith(ExitConfig, err)
+		}
+		defer lock.Release()
+	}
+	ln, err := listen(cfg.Addr)
+	if err != nil {
+		return exitWith(ExitConfig, err)
+	}
+	defer ln.Close()
 	adminToken, tokenFile, err := adminToken(cfg)
 	if err != nil {
 		return exitWith(ExitConfig, err)
@@ -50,12 +65,15 @@ func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logg
 
 	trc := tracer.New(tracerConfig(cfg))
 	defer trc.CloseIdleConnections()
-	runner := &jobs.Runner{DB: db, Tracer: trc, Logger: logger}
+	mtr := metrics.New(db, logger)
+	runner := &jobs.Runner{DB: db, Tracer: trc, Logger: logger, Metrics: mtr}
 	api := trackier.New(cfg.APITimeout)
 	queue, err := jobs.NewQueue(db, runner, jobs.Options{
 		CheckConcurrency: cfg.CheckConcurrency,
 		JobTimeout:       cfg.TraceTimeout + 15*time.Second,
 		Logger:           logger.With("component", "river"),
+		Retention:        store.RetentionPolicy{MaxAge: cfg.Retention, KeepPerOffer: cfg.RetentionKeep},
+		Metrics:          mtr,
 		Trackier:         api,
 		Alerts:           alert.NewSender(cfg.APITimeout),
 		APITimeout:       cfg.APITimeout,
@@ -68,10 +86,6 @@ func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logg
 	}
 	runner.AfterCheck = queue.DecideActionsTx
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return exitWith(ExitConfig, fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err))
-	}
 	intake := jobs.NewIntake(db, queue, logger, time.Now)
 	defer intake.Close()
 	var draining atomic.Bool
@@ -79,7 +93,7 @@ func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logg
 		Handler: server.NewServer(server.Deps{
 			DB: db, Intake: intake, Runner: runner, Tracer: trc, Trackier: api, Logger: logger,
 			AdminToken: adminToken, PublicURL: cfg.PublicURL, Instance: cfg.Instance,
-			Now: time.Now, Draining: &draining,
+			Now: time.Now, Draining: &draining, Metrics: mtr,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -90,7 +104,6 @@ func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logg
 	}
 
 	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
-		ln.Close()
 		return fmt.Errorf("start job queue: %w", err)
 	}
 	serveErr := make(chan error, 1)
