@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -51,9 +52,10 @@ type Intake struct {
 }
 
 type ingestRequest struct {
-	offer urltracker.Offer
-	event urltracker.Event
-	reply chan ingestReply
+	offer   urltracker.Offer
+	event   urltracker.Event
+	payload []byte // event.Payload as JSON, encoded by the caller's goroutine
+	reply   chan ingestReply
 }
 
 type ingestReply struct {
@@ -87,7 +89,13 @@ func (in *Intake) Close() {
 // still be stored, and a redelivery is recognised by its click id.
 func (in *Intake) Ingest(ctx context.Context, offer urltracker.Offer, e urltracker.Event) (store.IngestResult, error) {
 	e.OfferID = offer.ID
-	req := &ingestRequest{offer: offer, event: e, reply: make(chan ingestReply, 1)}
+	// Encoding here, on the request's goroutine, keeps the single writer
+	// busy with nothing but SQL.
+	payload, err := json.Marshal(e.Payload)
+	if err != nil {
+		return store.IngestResult{}, fmt.Errorf("encode payload: %w", err)
+	}
+	req := &ingestRequest{offer: offer, event: e, payload: payload, reply: make(chan ingestReply, 1)}
 	select {
 	case <-in.closing:
 		return store.IngestResult{}, ErrIntakeClosed
@@ -205,6 +213,7 @@ func (in *Intake) write(ctx context.Context, batch []*ingestRequest) ([]store.In
 	}
 	sort.SliceStable(order, func(a, b int) bool { return batch[order[a]].offer.ID < batch[order[b]].offer.ID })
 	err = in.db.InTx(ctx, func(tx *sql.Tx) error {
+		events := in.db.EventWriter(ctx, tx)
 		for _, i := range order {
 			r := batch[i]
 			e := r.event
@@ -220,7 +229,7 @@ func (in *Intake) write(ctx context.Context, batch []*ingestRequest) ([]store.In
 				}
 				e.Outcome = outcome
 			}
-			id, dup, err := in.db.InsertEventTx(ctx, tx, e)
+			id, dup, err := events.Insert(ctx, e, r.payload)
 			if err != nil {
 				return err
 			}
@@ -245,7 +254,7 @@ func (in *Intake) write(ctx context.Context, batch []*ingestRequest) ([]store.In
 		slices.Sort(offerIDs)
 		for _, offerID := range offerIDs {
 			c := counts[offerID]
-			if err := in.db.CountWebhooksTx(ctx, tx, offerID, c.n, c.last); err != nil {
+			if err := events.CountWebhooks(ctx, offerID, c.n, c.last); err != nil {
 				return err
 			}
 		}

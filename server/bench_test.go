@@ -13,6 +13,7 @@ import (
 
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/jobs"
+	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/store"
 	"github.com/urltracker/urltracker/tracer"
 )
@@ -45,7 +46,7 @@ func BenchmarkWebhookIngest(b *testing.B) {
 		b.Fatal(err)
 	}
 	h := NewServer(Deps{DB: db, Intake: intake, Runner: runner, Tracer: trc, Logger: logger,
-		AdminToken: "bench-admin-token-0123456789", PublicURL: "http://localhost", Instance: "bench", Now: time.Now, Draining: new(atomic.Bool)})
+		AdminToken: "bench-admin-token-0123456789", PublicURL: "http://localhost", Instance: "bench", Now: time.Now, Draining: new(atomic.Bool), Metrics: metrics.New(db, logger)})
 	var n atomic.Int64
 	b.ReportAllocs()
 	b.SetParallelism(25) // 50 concurrent requests with -cpu 2, like the load test

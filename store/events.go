@@ -18,15 +18,42 @@ type IngestResult struct {
 	Outcome   urltracker.EventOutcome
 }
 
-// InsertEventTx stores e inside tx unless the offer already has an event with
-// the same non-empty click id; then it reports a duplicate and stores nothing.
-func (db *DB) InsertEventTx(ctx context.Context, tx *sql.Tx, e urltracker.Event) (id int64, duplicate bool, err error) {
-	payload, err := json.Marshal(e.Payload)
-	if err != nil {
-		return 0, false, fmt.Errorf("encode payload: %w", err)
+// EventWriter writes webhook events inside one transaction, through
+// statements bound to it once for the whole batch.
+type EventWriter struct {
+	tx            *sql.Tx
+	insert, count *sql.Stmt
+}
+
+// EventWriter returns a writer of events inside tx.
+func (db *DB) EventWriter(ctx context.Context, tx *sql.Tx) *EventWriter {
+	w := &EventWriter{tx: tx}
+	if st := db.prepared(); st != nil {
+		w.insert, w.count = tx.StmtContext(ctx, st.insertEvent), tx.StmtContext(ctx, st.countWebhooks)
+		return w
 	}
-	err = db.txQueryRow(ctx, tx, func(s *stmts) *sql.Stmt { return s.insertEvent }, insertEventSQL,
-		e.OfferID, micros(e.ReceivedAt), e.ClickID, e.CampaignID, string(payload), string(e.Outcome)).Scan(&id)
+	// Not migrated through this DB (some tests): prepare inside the
+	// transaction, on its own connection.
+	var err error
+	if w.insert, err = tx.PrepareContext(ctx, db.q(insertEventSQL)); err == nil {
+		w.count, _ = tx.PrepareContext(ctx, db.q(countWebhooksSQL))
+	}
+	return w
+}
+
+// Insert stores e unless the offer already has an event with the same
+// non-empty click id; then it reports a duplicate and stores nothing.
+// payload is e.Payload as JSON, or nil to have it encoded here.
+func (w *EventWriter) Insert(ctx context.Context, e urltracker.Event, payload []byte) (id int64, duplicate bool, err error) {
+	if w.insert == nil {
+		return 0, false, errors.New("insert event: statement not prepared")
+	}
+	if payload == nil {
+		if payload, err = json.Marshal(e.Payload); err != nil {
+			return 0, false, fmt.Errorf("encode payload: %w", err)
+		}
+	}
+	err = w.insert.QueryRowContext(ctx, e.OfferID, micros(e.ReceivedAt), e.ClickID, e.CampaignID, string(payload), string(e.Outcome)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, true, nil
 	}
@@ -36,15 +63,26 @@ func (db *DB) InsertEventTx(ctx context.Context, tx *sql.Tx, e urltracker.Event)
 	return id, false, nil
 }
 
-// CountWebhooksTx adds n webhooks, the latest received at last, to the
+// CountWebhooks adds n webhooks, the latest received at last, to the
 // offer's counters in one atomic statement.
-func (db *DB) CountWebhooksTx(ctx context.Context, tx *sql.Tx, offerID int64, n int, last time.Time) error {
-	err := db.txExec(ctx, tx, func(s *stmts) *sql.Stmt { return s.countWebhooks }, countWebhooksSQL,
-		n, micros(last), micros(last), offerID)
-	if err != nil {
+func (w *EventWriter) CountWebhooks(ctx context.Context, offerID int64, n int, last time.Time) error {
+	if w.count == nil {
+		return errors.New("count webhooks: statement not prepared")
+	}
+	if _, err := w.count.ExecContext(ctx, n, micros(last), micros(last), offerID); err != nil {
 		return fmt.Errorf("count webhooks of offer %d: %w", offerID, err)
 	}
 	return nil
+}
+
+// InsertEventTx stores one event inside tx; see EventWriter.Insert.
+func (db *DB) InsertEventTx(ctx context.Context, tx *sql.Tx, e urltracker.Event) (id int64, duplicate bool, err error) {
+	return db.EventWriter(ctx, tx).Insert(ctx, e, nil)
+}
+
+// CountWebhooksTx counts webhooks inside tx; see EventWriter.CountWebhooks.
+func (db *DB) CountWebhooksTx(ctx context.Context, tx *sql.Tx, offerID int64, n int, last time.Time) error {
+	return db.EventWriter(ctx, tx).CountWebhooks(ctx, offerID, n, last)
 }
 
 // EventByClick finds the stored event of a click, for answering duplicates.

@@ -54,25 +54,6 @@ func (db *DB) prepareHot(ctx context.Context) error {
 	return nil
 }
 
-// txQueryRow runs a hot-path query in tx, through its prepared statement when
-// Migrate has prepared it, else as plain SQL.
-func (db *DB) txQueryRow(ctx context.Context, tx *sql.Tx, pick func(*stmts) *sql.Stmt, query string, args ...any) *sql.Row {
-	if st := db.prepared(); st != nil {
-		return tx.StmtContext(ctx, pick(st)).QueryRowContext(ctx, args...)
-	}
-	return tx.QueryRowContext(ctx, db.q(query), args...)
-}
-
-func (db *DB) txExec(ctx context.Context, tx *sql.Tx, pick func(*stmts) *sql.Stmt, query string, args ...any) error {
-	var err error
-	if st := db.prepared(); st != nil {
-		_, err = tx.StmtContext(ctx, pick(st)).ExecContext(ctx, args...)
-	} else {
-		_, err = tx.ExecContext(ctx, db.q(query), args...)
-	}
-	return err
-}
-
 func (db *DB) prepared() *stmts {
 	db.stmtsMu.Lock()
 	defer db.stmtsMu.Unlock()
