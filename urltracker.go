@@ -214,10 +214,19 @@ const (
 
 // Errors the storage layer returns, for handlers to map to status codes.
 var (
-	ErrNotFound  = errors.New("not found")
-	ErrConflict  = errors.New("conflict")
-	ErrDuplicate = errors.New("duplicate")
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
 )
+
+// RedactURL hides the password of a URL (a database URL, say) so that it
+// can appear in messages and logs.
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}
 
 // FieldErrors maps a request field to what is wrong with it.
 type FieldErrors map[string]string

@@ -60,7 +60,8 @@ type Variable struct {
 	Help    string
 }
 
-// Variables lists every variable Load reads, in documentation order.
+// Variables lists every variable Load reads, in documentation order; a test
+// keeps the README's configuration table in step with it.
 var Variables = []Variable{
 	{"URLTRACKER_ADDR", ":3000", "listen address"},
 	{"URLTRACKER_DATABASE_URL", "sqlite:urltracker.db", "sqlite:PATH (embedded) or postgres://… (fleet)"},
@@ -111,7 +112,7 @@ func Load(getenv func(string) string) (Config, error) {
 		l.fail("URLTRACKER_ADDR", cfg.Addr, "a listen address such as :3000 or 127.0.0.1:3000")
 	}
 	if !strings.HasPrefix(cfg.DatabaseURL, "sqlite:") && !strings.HasPrefix(cfg.DatabaseURL, "postgres://") && !strings.HasPrefix(cfg.DatabaseURL, "postgresql://") {
-		l.fail("URLTRACKER_DATABASE_URL", redactURL(cfg.DatabaseURL), "sqlite:PATH or postgres://user@host:port/db")
+		l.fail("URLTRACKER_DATABASE_URL", urltracker.RedactURL(cfg.DatabaseURL), "sqlite:PATH or postgres://user@host:port/db")
 	}
 	if cfg.AdminToken != "" && len(cfg.AdminToken) < 16 {
 		l.fail("URLTRACKER_ADMIN_TOKEN", "(hidden)", "at least 16 characters; unset it to have one generated")
@@ -145,15 +146,6 @@ func (c Config) DatabaseKind() string {
 
 // SQLitePath is the file of an sqlite: database URL.
 func (c Config) SQLitePath() string { return strings.TrimPrefix(c.DatabaseURL, "sqlite:") }
-
-// redactURL hides a password in a database URL so it can appear in messages.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	return u.Redacted()
-}
 
 type loader struct {
 	getenv func(string) string

@@ -52,6 +52,7 @@ type Intake struct {
 }
 
 type ingestRequest struct {
+	ctx     context.Context // the webhook's; a request given up on is not written
 	offer   urltracker.Offer
 	event   urltracker.Event
 	payload []byte // event.Payload as JSON, encoded by the caller's goroutine
@@ -95,7 +96,7 @@ func (in *Intake) Ingest(ctx context.Context, offer urltracker.Offer, e urltrack
 	if err != nil {
 		return store.IngestResult{}, fmt.Errorf("encode payload: %w", err)
 	}
-	req := &ingestRequest{offer: offer, event: e, payload: payload, reply: make(chan ingestReply, 1)}
+	req := &ingestRequest{ctx: ctx, offer: offer, event: e, payload: payload, reply: make(chan ingestReply, 1)}
 	select {
 	case <-in.closing:
 		return store.IngestResult{}, ErrIntakeClosed
@@ -152,6 +153,20 @@ func (in *Intake) run() {
 // webhook in a transaction of its own, so that one bad event cannot fail the
 // others.
 func (in *Intake) commit(batch []*ingestRequest) {
+	// A webhook whose handler stopped waiting has been answered 503 (or its
+	// client is gone): storing it now would store what was refused.
+	live := batch[:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.reply <- ingestReply{err: err}
+			continue
+		}
+		live = append(live, r)
+	}
+	batch = live
+	if len(batch) == 0 {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
 	results, scheduled, err := in.write(ctx, batch)
@@ -217,26 +232,42 @@ func (in *Intake) write(ctx context.Context, batch []*ingestRequest) ([]store.In
 		for _, i := range order {
 			r := batch[i]
 			e := r.event
+			// The check is scheduled only for an event that is not a
+			// redelivery: insert the event first, with the outcome it will
+			// most likely have, and correct it in the rare case River finds
+			// the period's job already there.
+			toSchedule := false
 			switch {
 			case !r.offer.Enabled:
 				e.Outcome = urltracker.OutcomeOfferDisabled
 			case !enabled:
 				e.Outcome = urltracker.OutcomeKillSwitchOff
+			case in.debounced(r.offer.ID, now.Truncate(r.offer.UpdateInterval()), scheduled):
+				e.Outcome = urltracker.OutcomeDebounced
 			default:
-				outcome, err := in.schedule(ctx, tx, r.offer, now, scheduled)
-				if err != nil {
-					return err
-				}
-				e.Outcome = outcome
+				e.Outcome, toSchedule = urltracker.OutcomeCheckScheduled, true
 			}
 			id, dup, err := events.Insert(ctx, e, r.payload)
 			if err != nil {
 				return err
 			}
-			results[i] = store.IngestResult{EventID: id, Duplicate: dup, Outcome: e.Outcome}
 			if dup {
+				results[i] = store.IngestResult{Duplicate: true}
 				continue
 			}
+			if toSchedule {
+				outcome, err := in.schedule(ctx, tx, r.offer, now, scheduled)
+				if err != nil {
+					return err
+				}
+				if outcome != e.Outcome {
+					if err := events.SetOutcome(ctx, id, outcome); err != nil {
+						return err
+					}
+					e.Outcome = outcome
+				}
+			}
+			results[i] = store.IngestResult{EventID: id, Outcome: e.Outcome}
 			c := counts[e.OfferID]
 			if c == nil {
 				c = &count{}
@@ -270,12 +301,19 @@ func (in *Intake) write(ctx context.Context, batch []*ingestRequest) ([]store.In
 // current debounce period. River's uniqueness (by args and period, in the
 // shared database) is what guarantees one check per period fleet-wide; the
 // memory only saves inserts that River would skip.
+// debounced reports whether the offer's check job of period is known to
+// exist, from this batch or an earlier committed one.
+func (in *Intake) debounced(offerID int64, period time.Time, batch map[int64]time.Time) bool {
+	if p, ok := batch[offerID]; ok && p.Equal(period) {
+		return true
+	}
+	p, ok := in.scheduled[offerID]
+	return ok && p.Equal(period)
+}
+
 func (in *Intake) schedule(ctx context.Context, tx *sql.Tx, offer urltracker.Offer, now time.Time, batch map[int64]time.Time) (urltracker.EventOutcome, error) {
 	period := now.Truncate(offer.UpdateInterval())
-	if p, ok := batch[offer.ID]; ok && p.Equal(period) {
-		return urltracker.OutcomeDebounced, nil
-	}
-	if p, ok := in.scheduled[offer.ID]; ok && p.Equal(period) {
+	if in.debounced(offer.ID, period, batch) {
 		return urltracker.OutcomeDebounced, nil
 	}
 	opts := checkInsertOpts(offer.UpdateInterval())

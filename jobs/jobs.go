@@ -24,6 +24,10 @@ import (
 // QueueChecks is the River queue of link checks.
 const QueueChecks = "checks"
 
+// killSwitchSnooze is how often a check job that found the kill switch off
+// looks again.
+const killSwitchSnooze = 30 * time.Second
+
 // CheckArgs asks for one check of an offer's link.
 type CheckArgs struct {
 	OfferID int64 `json:"offer_id"`
@@ -129,9 +133,12 @@ type checkWorker struct {
 func (w *checkWorker) Work(ctx context.Context, job *river.Job[CheckArgs]) error {
 	_, err := w.runner.Run(ctx, job.Args.OfferID)
 	switch {
-	case errors.Is(err, ErrKillSwitchOff), errors.Is(err, urltracker.ErrNotFound), errors.Is(err, ErrOfferDisabled):
-		// Nothing to check now. The job still counts for its period, so the
-		// next check comes with the first webhook of the next period.
+	case errors.Is(err, ErrKillSwitchOff):
+		// The job holds its period's debounce slot: finishing it now would
+		// leave the offer unchecked until the next period once automation is
+		// back on. Wait instead; a snooze is not counted as an attempt.
+		return river.JobSnooze(killSwitchSnooze)
+	case errors.Is(err, urltracker.ErrNotFound), errors.Is(err, ErrOfferDisabled):
 		return nil
 	case err != nil:
 		return err

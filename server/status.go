@@ -29,12 +29,13 @@ type statusOffer struct {
 }
 
 type statusAnswer struct {
-	Enabled       bool          `json:"enabled"`
-	ActiveOffers  int           `json:"active_offers"`
-	StatsLastHour hourStats     `json:"stats_last_hour"`
-	Instance      string        `json:"instance"`
-	Version       string        `json:"version"`
-	Offers        []statusOffer `json:"offers,omitempty"`
+	Enabled       bool      `json:"enabled"`
+	ActiveOffers  int       `json:"active_offers"`
+	StatsLastHour hourStats `json:"stats_last_hour"`
+	Instance      string    `json:"instance"`
+	Version       string    `json:"version"`
+	// Offers is set (possibly empty) for the admin only.
+	Offers *[]statusOffer `json:"offers,omitempty"`
 }
 
 // handleStatus answers the public status; the admin token adds the offers.
@@ -42,7 +43,8 @@ func handleStatus(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ans, err := buildStatus(r.Context(), d, isAdmin(r, d.AdminToken))
 		if err != nil {
-			storeError(w, err)
+			d.Logger.Error("status: read figures", "err", err)
+			writeError(w, http.StatusServiceUnavailable, "storage unavailable, try again")
 			return
 		}
 		writeJSON(w, http.StatusOK, ans)
@@ -68,14 +70,15 @@ func buildStatus(ctx context.Context, d Deps, withOffers bool) (statusAnswer, er
 		if err != nil {
 			return ans, err
 		}
-		ans.Offers = []statusOffer{}
+		offers := make([]statusOffer, 0, len(recs))
 		for _, o := range recs {
-			ans.Offers = append(ans.Offers, statusOffer{
+			offers = append(offers, statusOffer{
 				ID: o.ID, OfferName: o.Name, Enabled: o.Enabled,
 				WebhookCount: o.Stats.WebhookCount, CheckCount: o.Stats.CheckCount,
 				LastWebhookAt: o.Stats.LastWebhookAt, LastCheckAt: o.Stats.LastCheckAt, LastVerdict: o.Stats.LastVerdict,
 			})
 		}
+		ans.Offers = &offers
 	}
 	return ans, nil
 }
@@ -147,7 +150,8 @@ func handleReadyz(d Deps) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := d.DB.Ping(ctx); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reason": "database unreachable: " + err.Error()})
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reason": "database unreachable"})
+			d.Logger.Warn("readyz: database unreachable", "err", err)
 			return
 		}
 		st, err := d.DB.Status(ctx)

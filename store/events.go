@@ -21,13 +21,14 @@ type IngestResult struct {
 // EventWriter writes webhook events inside one transaction, through
 // statements bound to it once for the whole batch.
 type EventWriter struct {
+	db            *DB
 	tx            *sql.Tx
 	insert, count *sql.Stmt
 }
 
 // EventWriter returns a writer of events inside tx.
 func (db *DB) EventWriter(ctx context.Context, tx *sql.Tx) *EventWriter {
-	w := &EventWriter{tx: tx}
+	w := &EventWriter{db: db, tx: tx}
 	if st := db.prepared(); st != nil {
 		w.insert, w.count = tx.StmtContext(ctx, st.insertEvent), tx.StmtContext(ctx, st.countWebhooks)
 		return w
@@ -61,6 +62,14 @@ func (w *EventWriter) Insert(ctx context.Context, e urltracker.Event, payload []
 		return 0, false, fmt.Errorf("insert event for offer %d: %w", e.OfferID, err)
 	}
 	return id, false, nil
+}
+
+// SetOutcome corrects the outcome of an event inserted in this transaction.
+func (w *EventWriter) SetOutcome(ctx context.Context, id int64, outcome urltracker.EventOutcome) error {
+	if _, err := w.tx.ExecContext(ctx, w.db.q(`UPDATE events SET outcome = ? WHERE id = ?`), string(outcome), id); err != nil {
+		return fmt.Errorf("set outcome of event %d: %w", id, err)
+	}
+	return nil
 }
 
 // CountWebhooks adds n webhooks, the latest received at last, to the

@@ -44,7 +44,14 @@ func (db *DB) KillSwitch(ctx context.Context) (bool, error) {
 // returns the state before the change.
 func (db *DB) SetKillSwitch(ctx context.Context, enabled bool, instance string) (previous bool, err error) {
 	err = db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT enabled FROM kill_switch WHERE id = 1`).Scan(&previous); err != nil {
+		// FOR UPDATE on PostgreSQL so that two concurrent toggles report and
+		// audit the true previous state; SQLite's write transaction already
+		// excludes the other writer.
+		lock := ""
+		if db.dialect == Postgres {
+			lock = " FOR UPDATE"
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT enabled FROM kill_switch WHERE id = 1`+lock).Scan(&previous); err != nil {
 			return fmt.Errorf("read kill switch: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, db.q(`UPDATE kill_switch SET enabled = ?, updated_at = ?, updated_by = ? WHERE id = 1`),

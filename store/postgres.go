@@ -3,6 +3,7 @@ package store
 import (
 	"database/sql"
 	"fmt"
+	"github.com/urltracker/urltracker"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,7 +20,7 @@ const postgresConnectTimeout = 5 * time.Second
 func openPostgres(databaseURL string) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(databaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("open postgres %s: %w", redact(databaseURL), err)
+		return nil, fmt.Errorf("open postgres %s: %w", urltracker.RedactURL(databaseURL), err)
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = postgresConnectTimeout

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/urltracker/urltracker"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -93,7 +94,7 @@ func Open(ctx context.Context, databaseURL string, opts ...Option) (*DB, error) 
 		}
 		db.sql, db.dialect = conn, Postgres
 	default:
-		return nil, fmt.Errorf("open database: unsupported URL scheme in %q (use sqlite:PATH or postgres://…)", redact(databaseURL))
+		return nil, fmt.Errorf("open database: unsupported URL scheme in %q (use sqlite:PATH or postgres://…)", urltracker.RedactURL(databaseURL))
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -170,12 +171,4 @@ func fromNullMicros(us sql.NullInt64) *time.Time {
 	}
 	t := fromMicros(us.Int64)
 	return &t
-}
-
-func redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	return u.Redacted()
 }

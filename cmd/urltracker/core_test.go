@@ -258,6 +258,12 @@ func TestBadInputGetsClearErrorAndStoresNothing(t *testing.T) {
 
 func TestAdminEndpointsNeedTheToken(t *testing.T) {
 	a := startApp(t, appEnv(t.TempDir()))
+	// With no offer yet, the admin status still holds an (empty) offers list.
+	var empty map[string]any
+	a.JSON(t, "GET", "/api/trackier-status", nil, true, 200, &empty)
+	if offers, ok := empty["offers"].([]any); !ok || len(offers) != 0 {
+		t.Errorf("admin status without offers = %v, want \"offers\":[]", empty)
+	}
 	offer := createOffer(t, a, map[string]any{"name": "guarded", "url": "https://offer.example/x"})
 	id := fmt.Sprint(offer.ID)
 	endpoints := [][2]string{

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"github.com/urltracker/urltracker"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -48,9 +49,9 @@ func PostgresServer(t testing.TB) string {
 	}
 	if err := reachPostgres(base); err != nil {
 		if os.Getenv("URLTRACKER_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("PostgreSQL at %s is required (URLTRACKER_REQUIRE_POSTGRES=1) but unreachable: %v", redacted(base), err)
+			t.Fatalf("PostgreSQL at %s is required (URLTRACKER_REQUIRE_POSTGRES=1) but unreachable: %v", urltracker.RedactURL(base), err)
 		}
-		t.Skipf("PostgreSQL at %s unreachable (%v); set URLTRACKER_TEST_POSTGRES, or URLTRACKER_REQUIRE_POSTGRES=1 to fail instead", redacted(base), err)
+		t.Skipf("PostgreSQL at %s unreachable (%v); set URLTRACKER_TEST_POSTGRES, or URLTRACKER_REQUIRE_POSTGRES=1 to fail instead", urltracker.RedactURL(base), err)
 	}
 	return base
 }
@@ -124,12 +125,4 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func redacted(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	return u.Redacted()
 }
