@@ -11,16 +11,8 @@ import (
 // its health state (streaks, and whether urltracker holds it paused).
 func handleOfferActions(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, ok := pathID(w, r, "id")
+		id, limit, ok := offerList(w, r, d)
 		if !ok {
-			return
-		}
-		limit, ok := listLimit(w, r)
-		if !ok {
-			return
-		}
-		if _, err := d.DB.Offer(r.Context(), id); err != nil {
-			storeError(w, err)
 			return
 		}
 		actions, err := d.DB.Actions(r.Context(), id, limit)

@@ -186,16 +186,8 @@ func handleOfferDelete(d Deps) http.Handler {
 
 func handleOfferChecks(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, ok := pathID(w, r, "id")
+		id, limit, ok := offerList(w, r, d)
 		if !ok {
-			return
-		}
-		limit, ok := listLimit(w, r)
-		if !ok {
-			return
-		}
-		if _, err := d.DB.Offer(r.Context(), id); err != nil {
-			storeError(w, err)
 			return
 		}
 		checks, err := d.DB.Checks(r.Context(), id, limit)
@@ -209,16 +201,8 @@ func handleOfferChecks(d Deps) http.Handler {
 
 func handleOfferEvents(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, ok := pathID(w, r, "id")
+		id, limit, ok := offerList(w, r, d)
 		if !ok {
-			return
-		}
-		limit, ok := listLimit(w, r)
-		if !ok {
-			return
-		}
-		if _, err := d.DB.Offer(r.Context(), id); err != nil {
-			storeError(w, err)
 			return
 		}
 		events, err := d.DB.Events(r.Context(), id, limit)
@@ -228,4 +212,20 @@ func handleOfferEvents(d Deps) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"events": events})
 	})
+}
+
+// offerList reads the offer id and ?limit= of a per-offer list request and
+// checks that the offer exists; it answers the error itself.
+func offerList(w http.ResponseWriter, r *http.Request, d Deps) (id int64, limit int, ok bool) {
+	if id, ok = pathID(w, r, "id"); !ok {
+		return 0, 0, false
+	}
+	if limit, ok = listLimit(w, r); !ok {
+		return 0, 0, false
+	}
+	if _, err := d.DB.Offer(r.Context(), id); err != nil {
+		storeError(w, err)
+		return 0, 0, false
+	}
+	return id, limit, true
 }
