@@ -103,11 +103,17 @@ func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logg
 		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 
-	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
-		return fmt.Errorf("start job queue: %w", err)
-	}
+	// Serve first: webhooks only insert jobs, which needs no running queue,
+	// and River's start (leader election, producers) takes longer than
+	// everything before it.
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+		return fmt.Errorf("start job queue: %w", err)
+	}
 
 	attrs := []any{"version", urltracker.Version, "database", db.Dialect(), "addr", ln.Addr().String(), "public_url", cfg.PublicURL}
 	if tokenFile != "" {
