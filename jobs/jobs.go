@@ -24,9 +24,9 @@ import (
 // QueueChecks is the River queue of link checks.
 const QueueChecks = "checks"
 
-// killSwitchSnooze is how often a check job that found the kill switch off
-// looks again.
-const killSwitchSnooze = 30 * time.Second
+// DefaultKillSwitchSnooze is how often a check job that found the kill
+// switch off looks again.
+const DefaultKillSwitchSnooze = 30 * time.Second
 
 // CheckArgs asks for one check of an offer's link.
 type CheckArgs struct {
@@ -53,6 +53,8 @@ type Options struct {
 	JobTimeout   time.Duration
 	PollInterval time.Duration
 	Logger       *slog.Logger
+	// KillSwitchSnooze overrides DefaultKillSwitchSnooze (tests).
+	KillSwitchSnooze time.Duration
 
 	// Trackier and Alerts make the calls of action jobs; APITimeout is
 	// their deadline and ActionConcurrency bounds how many run at once.
@@ -78,7 +80,11 @@ type Queue struct {
 func NewQueue(db *store.DB, runner *Runner, opts Options) (*Queue, error) {
 	q := &Queue{db: db}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &checkWorker{runner: runner})
+	snooze := opts.KillSwitchSnooze
+	if snooze <= 0 {
+		snooze = DefaultKillSwitchSnooze
+	}
+	river.AddWorker(workers, &checkWorker{runner: runner, snooze: snooze})
 	river.AddWorker(workers, &actionWorker{q: q, trackier: opts.Trackier, alerts: opts.Alerts,
 		timeout: opts.APITimeout, logger: runner.Logger, metrics: opts.Metrics})
 	logger := opts.Logger
@@ -128,6 +134,7 @@ func (q *Queue) Stop(ctx context.Context) error {
 type checkWorker struct {
 	river.WorkerDefaults[CheckArgs]
 	runner *Runner
+	snooze time.Duration
 }
 
 func (w *checkWorker) Work(ctx context.Context, job *river.Job[CheckArgs]) error {
@@ -137,7 +144,7 @@ func (w *checkWorker) Work(ctx context.Context, job *river.Job[CheckArgs]) error
 		// The job holds its period's debounce slot: finishing it now would
 		// leave the offer unchecked until the next period once automation is
 		// back on. Wait instead; a snooze is not counted as an attempt.
-		return river.JobSnooze(killSwitchSnooze)
+		return river.JobSnooze(w.snooze)
 	case errors.Is(err, urltracker.ErrNotFound), errors.Is(err, ErrOfferDisabled):
 		return nil
 	case err != nil:
