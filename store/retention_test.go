@@ -4,78 +4,21 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
-
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/internal/testutil"
 	"github.com/urltracker/urltracker/store"
 )
 
-// retentionTestDB opens a migrated database of the dialect, private to the test:
-// an SQLite file in t.TempDir(), or a fresh PostgreSQL schema.
-func retentionTestDB(t *testing.T, dialect store.Dialect, opts ...store.Option) *store.DB {
-	t.Helper()
-	ctx := context.Background()
-	var dbURL string
-	switch dialect {
-	case store.SQLite:
-		dbURL = "sqlite:" + filepath.Join(t.TempDir(), "urltracker.db")
-	case store.Postgres:
-		base := os.Getenv("URLTRACKER_TEST_POSTGRES")
-		if base == "" {
-			base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-		}
-		admin, err := sql.Open("pgx", base)
-		if err == nil {
-			err = admin.PingContext(ctx)
-		}
-		if err != nil {
-			if os.Getenv("URLTRACKER_REQUIRE_POSTGRES") != "" {
-				t.Fatalf("PostgreSQL required: %v", err)
-			}
-			t.Skipf("PostgreSQL not reachable (%v); set URLTRACKER_REQUIRE_POSTGRES=1 to fail instead", err)
-		}
-		schema := fmt.Sprintf("t_%s_%d", strings.ToLower(strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())), time.Now().UnixNano())
-		if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_, _ = admin.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
-			admin.Close()
-		})
-		u, err := url.Parse(base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		dbURL = u.String()
-	}
-	db, err := store.Open(ctx, dbURL, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
-
 func TestPruneDeletesExactlyWhatRetentionDoesNotKeep(t *testing.T) {
-	for _, dialect := range []store.Dialect{store.SQLite, store.Postgres} {
-		t.Run(string(dialect), func(t *testing.T) {
+	for _, backend := range testutil.Backends {
+		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
 			now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-			db := retentionTestDB(t, dialect, store.WithClock(func() time.Time { return now }))
+			db := openDB(t, backend, store.WithClock(func() time.Time { return now }))
 			const maxAge = 24 * time.Hour
 			cutoff := now.Add(-maxAge)
 
