@@ -37,8 +37,11 @@ type Config struct {
 	DrainDelay          time.Duration
 	ShutdownTimeout     time.Duration
 	MemoryLimit         int64
-	Retention           time.Duration
-	RetentionKeep       int
+	// GoMemLimitSet is true when GOMEMLIMIT is set; it then wins over
+	// MemoryLimit (the Go runtime has already applied it).
+	GoMemLimitSet bool
+	Retention     time.Duration
+	RetentionKeep int
 }
 
 // Error is an invalid configuration value. Its message names the variable and
@@ -105,6 +108,7 @@ func Load(getenv func(string) string) (Config, error) {
 		DrainDelay:          l.durationMin("URLTRACKER_DRAIN_DELAY", 5*time.Second, 0),
 		ShutdownTimeout:     l.duration("URLTRACKER_SHUTDOWN_TIMEOUT", 30*time.Second),
 		MemoryLimit:         l.bytes("URLTRACKER_MEMORY_LIMIT", 400<<20),
+		GoMemLimitSet:       getenv("GOMEMLIMIT") != "",
 		Retention:           l.duration("URLTRACKER_RETENTION", 720*time.Hour),
 		RetentionKeep:       l.integer("URLTRACKER_RETENTION_KEEP", 1000, 1, 1_000_000),
 	}

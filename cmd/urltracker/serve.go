@@ -27,7 +27,7 @@ import (
 )
 
 func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logger) error {
-	if os.Getenv("GOMEMLIMIT") == "" {
+	if !cfg.GoMemLimitSet {
 		debug.SetMemoryLimit(cfg.MemoryLimit)
 	}
 	// A second copy of this instance must fail here, at once and for good
