@@ -91,15 +91,7 @@ func handleOfferCreate(d Deps) http.Handler {
 			return
 		}
 		rec, err := d.DB.CreateOffer(r.Context(), o)
-		if err != nil {
-			if isConflict(err) {
-				writeFieldErrors(w, urltracker.FieldErrors{"name": "an offer with this name already exists"})
-				return
-			}
-			storeError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusCreated, viewOffer(d.PublicURL, rec))
+		writeSavedOffer(w, d, http.StatusCreated, rec, err)
 	})
 }
 
@@ -158,15 +150,7 @@ func handleOfferPatch(d Deps) http.Handler {
 			return
 		}
 		rec, err = d.DB.UpdateOffer(r.Context(), o)
-		if err != nil {
-			if isConflict(err) {
-				writeFieldErrors(w, urltracker.FieldErrors{"name": "an offer with this name already exists"})
-				return
-			}
-			storeError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, viewOffer(d.PublicURL, rec))
+		writeSavedOffer(w, d, http.StatusOK, rec, err)
 	})
 }
 
@@ -228,4 +212,17 @@ func offerList(w http.ResponseWriter, r *http.Request, d Deps) (id int64, limit 
 		return 0, 0, false
 	}
 	return id, limit, true
+}
+
+// writeSavedOffer answers a create or update: the offer, or why it was not
+// saved (a taken name is a field error like any other).
+func writeSavedOffer(w http.ResponseWriter, d Deps, status int, rec store.OfferRecord, err error) {
+	switch {
+	case isConflict(err):
+		writeFieldErrors(w, urltracker.FieldErrors{"name": "an offer with this name already exists"})
+	case err != nil:
+		storeError(w, err)
+	default:
+		writeJSON(w, status, viewOffer(d.PublicURL, rec))
+	}
 }
