@@ -38,8 +38,10 @@ type Metrics struct {
 }
 
 // New builds the metrics of one instance. db feeds the series read on each
-// scrape (kill switch, job queue depth, connection pool).
-func New(db *store.DB, logger *slog.Logger) *Metrics {
+// scrape (kill switch, job queue depth, connection pool); queues are the job
+// queues whose depth is exposed even while they are empty, so that alerts on
+// them have a series to read from the first scrape.
+func New(db *store.DB, logger *slog.Logger, queues ...string) *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -76,7 +78,7 @@ func New(db *store.DB, logger *slog.Logger) *Metrics {
 	build.Set(1)
 	m.registry.MustRegister(
 		m.webhooks, m.checks, m.checkDuration, m.checksInFlight, m.trackierCalls, m.retained, build,
-		&dbCollector{db: db, logger: logger},
+		&dbCollector{db: db, logger: logger, queues: queues},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(db.SQL(), string(db.Dialect())),
@@ -88,6 +90,9 @@ func New(db *store.DB, logger *slog.Logger) *Metrics {
 	}
 	for _, v := range []urltracker.Verdict{urltracker.VerdictHealthy, urltracker.VerdictBroken, urltracker.VerdictTimeout} {
 		m.checks.WithLabelValues(string(v))
+	}
+	for _, table := range store.RetainedTables() {
+		m.retained.WithLabelValues(table)
 	}
 	for _, kind := range []string{"pause", "resume", "set_destination", "alert"} {
 		for _, result := range []string{"succeeded", "retrying", "failed", "suppressed"} {
@@ -157,7 +162,12 @@ func (m *Metrics) ObserveRetention(deleted map[string]int64) {
 type dbCollector struct {
 	db     *store.DB
 	logger *slog.Logger
+	queues []string
 }
+
+// queueStates are the job states whose depth is exposed for every known
+// queue, at zero when no job is in them.
+var queueStates = []string{"available", "retryable", "running", "scheduled"}
 
 var (
 	killSwitchDesc = prometheus.NewDesc("urltracker_kill_switch_enabled",
@@ -187,8 +197,17 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counts, err := c.db.JobCounts(ctx)
 	if err == nil {
+		depth := map[[2]string]int64{}
+		for _, q := range c.queues {
+			for _, state := range queueStates {
+				depth[[2]string{q, state}] = 0
+			}
+		}
 		for _, jc := range counts {
-			ch <- prometheus.MustNewConstMetric(queueDepthDesc, prometheus.GaugeValue, float64(jc.Count), jc.Queue, jc.State)
+			depth[[2]string{jc.Queue, jc.State}] = jc.Count
+		}
+		for key, n := range depth {
+			ch <- prometheus.MustNewConstMetric(queueDepthDesc, prometheus.GaugeValue, float64(n), key[0], key[1])
 		}
 	} else {
 		up = 0

@@ -25,6 +25,15 @@ var perOfferTables = []string{
 	"actions",
 }
 
+// RetainedTables lists every table the retention job prunes.
+func RetainedTables() []string {
+	tables := make([]string, 0, len(agedTables)+len(perOfferTables))
+	for _, t := range agedTables {
+		tables = append(tables, t.table)
+	}
+	return append(tables, perOfferTables...)
+}
+
 // RetentionPolicy says what to keep.
 type RetentionPolicy struct {
 	// MaxAge: rows of aged tables older than this are deleted.

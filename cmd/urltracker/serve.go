@@ -65,7 +65,7 @@ func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logg
 
 	trc := tracer.New(tracerConfig(cfg))
 	defer trc.CloseIdleConnections()
-	mtr := metrics.New(db, logger)
+	mtr := metrics.New(db, logger, jobs.QueueChecks, jobs.QueueActions)
 	runner := &jobs.Runner{DB: db, Tracer: trc, Logger: logger, Metrics: mtr}
 	api := trackier.New(cfg.APITimeout)
 	queue, err := jobs.NewQueue(db, runner, jobs.Options{
