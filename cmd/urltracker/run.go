@@ -18,6 +18,7 @@ commands:
   migrate    apply pending database migrations and exit
   check      preflight: would serve start here? (--json); exit 0 or 78
   trace URL  follow URL's redirect chain and print it (--json for the Check)
+  ctl        operate a running instance over its admin API (status, killswitch, offers, actions, tail)
   version    print the version
 
 configuration comes from URLTRACKER_* environment variables; see README.md.
@@ -41,6 +42,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "check":
 		// check reports an invalid configuration as one of its lines.
 		return preflight(ctx, rest, getenv, stdout)
+	case "ctl":
+		// ctl talks to a running instance; it needs no configuration.
+		return ctlCmd(ctx, rest, getenv, stdout, stderr)
 	}
 	cfg, err := config.Load(getenv)
 	if err != nil {
