@@ -66,14 +66,7 @@ func ctlCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs := flag.NewFlagSet("ctl", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, ctlUsage) }
-	defaultURL := getenv("URLTRACKER_URL")
-	if defaultURL == "" {
-		defaultURL = "http://127.0.0.1:3000"
-	}
-	base := fs.String("url", defaultURL, "")
-	tokenFile := fs.String("token-file", "", "")
-	asJSON := fs.Bool("json", false, "")
-	timeout := fs.Duration("timeout", 30*time.Second, "")
+	client := adminFlags(fs, getenv, stdout, stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -87,26 +80,11 @@ func ctlCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	if fs.NArg() == 0 {
 		return usageErr("ctl: missing command")
 	}
-	token := getenv("URLTRACKER_ADMIN_TOKEN")
-	if *tokenFile != "" {
-		b, err := os.ReadFile(*tokenFile)
-		if err != nil {
-			return exitWith(ctlExitUsage, fmt.Errorf("read --token-file: %w", err))
-		}
-		token = strings.TrimSpace(string(b))
-	}
-	if token == "" {
-		return exitWith(ctlExitUsage, errors.New("no admin token: set URLTRACKER_ADMIN_TOKEN or pass --token-file (the file serve wrote beside the database)"))
-	}
-	if u, err := url.Parse(*base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return exitWith(ctlExitUsage, fmt.Errorf("--url %q: want http://host:port", *base))
-	}
-	c := &ctl{
-		base: strings.TrimRight(*base, "/"), token: token, asJSON: *asJSON,
-		client: &http.Client{Timeout: *timeout}, stdout: stdout, stderr: stderr, now: time.Now, pollGap: 2 * time.Second,
+	c, err := client()
+	if err != nil {
+		return exitWith(ctlExitUsage, err)
 	}
 	cmd, rest := fs.Arg(0), fs.Args()[1:]
-	var err error
 	switch cmd {
 	case "status":
 		err = c.status(ctx)
@@ -158,16 +136,46 @@ func ctlCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	default:
 		return usageErr("ctl: unknown command %q", cmd)
 	}
+	return ctlExit(err)
+}
+
+// defaultCtlTimeout is the deadline of each admin request of ctl, apply and
+// export.
+const defaultCtlTimeout = 30 * time.Second
+
+// newCtl builds the admin API client of ctl, apply and export.
+func newCtl(base, tokenFile string, asJSON bool, timeout time.Duration, getenv func(string) string, stdout, stderr io.Writer) (*ctl, error) {
+	token := getenv("URLTRACKER_ADMIN_TOKEN")
+	if tokenFile != "" {
+		b, err := os.ReadFile(tokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("read --token-file: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	if token == "" {
+		return nil, errors.New("no admin token: set URLTRACKER_ADMIN_TOKEN or pass --token-file (the file serve wrote beside the database)")
+	}
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--url %q: want http://host:port", base)
+	}
+	return &ctl{
+		base: strings.TrimRight(base, "/"), token: token, asJSON: asJSON,
+		client: &http.Client{Timeout: timeout}, stdout: stdout, stderr: stderr, now: time.Now, pollGap: 2 * time.Second,
+	}, nil
+}
+
+// ctlExit maps the error of an admin command to its exit code.
+func ctlExit(err error) error {
+	var ce *ctlError
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, errFailureFound):
 		return exitWith(ctlExitFailureFound, err)
+	case errors.As(err, &ce) && ce.final:
+		return exitWith(ctlExitUnreachable, err)
 	default:
-		var ce *ctlError
-		if errors.As(err, &ce) && ce.final {
-			return exitWith(ctlExitUnreachable, err)
-		}
 		return exitWith(ctlExitFailureFound, err)
 	}
 }
@@ -181,20 +189,36 @@ type ctlError struct {
 
 func (e *ctlError) Error() string { return e.msg }
 
-// call sends one admin request and decodes the JSON answer into v; it
-// returns the raw answer too, for --json.
+// call sends one admin request without a body and decodes the JSON answer
+// into v; it returns the raw answer too, for --json.
 func (c *ctl) call(ctx context.Context, method, path string, v any) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
+	return c.send(ctx, method, path, nil, v)
+}
+
+// send is call with a JSON request body (none when body is nil).
+func (c *ctl) send(ctx context.Context, method, path string, body, v any) ([]byte, error) {
+	var reqBody io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		reqBody = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, reqBody)
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := c.client.Do(req)
 	if err != nil {
 		return nil, &ctlError{msg: fmt.Sprintf("cannot reach urltracker at %s: %v", c.base, err), final: true}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
 	if err != nil {
 		return nil, &ctlError{msg: fmt.Sprintf("read answer of %s %s: %v", method, path, err), final: true}
 	}
@@ -205,18 +229,18 @@ func (c *ctl) call(ctx context.Context, method, path string, v any) ([]byte, err
 		var e struct {
 			Error string `json:"error"`
 		}
-		_ = json.Unmarshal(body, &e)
+		_ = json.Unmarshal(answer, &e)
 		if e.Error == "" {
-			e.Error = strings.TrimSpace(string(body))
+			e.Error = strings.TrimSpace(string(answer))
 		}
-		return body, &ctlError{msg: fmt.Sprintf("%s %s: %d: %s", method, path, resp.StatusCode, e.Error), final: resp.StatusCode >= 500}
+		return answer, &ctlError{msg: fmt.Sprintf("%s %s: %d: %s", method, path, resp.StatusCode, e.Error), final: resp.StatusCode >= 500}
 	}
 	if v != nil {
-		if err := json.Unmarshal(body, v); err != nil {
-			return body, &ctlError{msg: fmt.Sprintf("%s %s: answer is not the expected JSON: %v", method, path, err)}
+		if err := json.Unmarshal(answer, v); err != nil {
+			return answer, &ctlError{msg: fmt.Sprintf("%s %s: answer is not the expected JSON: %v", method, path, err)}
 		}
 	}
-	return body, nil
+	return answer, nil
 }
 
 // printJSON prints an API answer as it came, indented.

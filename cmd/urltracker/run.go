@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/config"
@@ -18,6 +19,8 @@ commands:
   migrate    apply pending database migrations and exit
   check      preflight: would serve start here? (--json); exit 0 or 78
   trace URL  follow URL's redirect chain and print it (--json for the Check)
+  apply -f F make a running instance match offers declared in YAML (--dry-run, --prune)
+  export     write a running instance's offers as YAML for apply
   ctl        operate a running instance over its admin API (status, killswitch, offers, actions, tail)
   version    print the version
 
@@ -45,6 +48,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "ctl":
 		// ctl talks to a running instance; it needs no configuration.
 		return ctlCmd(ctx, rest, getenv, stdout, stderr)
+	case "apply":
+		return applyCmd(ctx, rest, getenv, os.Stdin, stdout, stderr)
+	case "export":
+		return exportCmd(ctx, rest, getenv, stdout, stderr)
 	}
 	cfg, err := config.Load(getenv)
 	if err != nil {
