@@ -14,23 +14,75 @@ import (
 
 const benchToken = "bench-admin-token-0123456789abcdef"
 
-// wrkScript sends webhooks with a click id unique per thread, request and run.
+// wrkScript sends webhooks to the offers whose tokens are listed, one per
+// line, in the file args[1]: Zipf-distributed (the first token is the
+// busiest) with a click id unique per thread, request and run; with
+// probability args[3] a request repeats the thread's previous webhook, as
+// Trackier does when it retries. done() prints how many repeats were
+// answered as duplicates, so the harness can tell stored from acknowledged.
 const wrkScript = `
 local counter = 0
-local threads = 0
+local threads = {}
+local tokens = {}
+local cum = {}
+local last = nil
+dupacked = 0
 function setup(thread)
-  threads = threads + 1
-  thread:set("tid", threads)
+  table.insert(threads, thread)
+  thread:set("tid", #threads)
 end
 function init(args)
-  token = args[1]
+  local f = assert(io.open(args[1], "r"))
+  for line in f:lines() do table.insert(tokens, line) end
+  f:close()
   run = args[2]
+  duprate = tonumber(args[3])
+  local total = 0
+  for i = 1, #tokens do total = total + 1 / i; cum[i] = total end
+  for i = 1, #tokens do cum[i] = cum[i] / total end
+  math.randomseed(tid * 7919 + #run)
+end
+local function pick()
+  local r = math.random()
+  local lo, hi = 1, #cum
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    if cum[mid] < r then lo = mid + 1 else hi = mid end
+  end
+  return tokens[lo]
 end
 function request()
+  if last ~= nil and math.random() < duprate then
+    return last
+  end
   counter = counter + 1
-  return wrk.format("GET", "/api/trackier-webhook?token=" .. token .. "&click_id=" .. run .. "-" .. tid .. "-" .. counter .. "&campaign_id=c1&publisher_id=p1&p1=sub")
+  last = wrk.format("GET", "/api/trackier-webhook?token=" .. pick() .. "&click_id=" .. run .. "-" .. tid .. "-" .. counter .. "&campaign_id=c1&publisher_id=p1&p1=sub")
+  return last
+end
+function response(status, headers, body)
+  if status == 200 and string.find(body, '"duplicate":true', 1, true) then
+    dupacked = dupacked + 1
+  end
+end
+function done(summary, latency, requests)
+  local d = 0
+  for _, t in ipairs(threads) do d = d + t:get("dupacked") end
+  io.write("duplicates acknowledged: " .. d .. "\n")
 end
 `
+
+// workload is one ingest load: how many offers share it and how often a
+// webhook is a repeat.
+type workload struct {
+	title   string
+	offers  int
+	dupRate float64
+}
+
+var (
+	oneOffer = workload{title: "one offer, unique click ids", offers: 1}
+	mixLoad  = workload{title: "1,000 offers, Zipf-distributed traffic, 5 % repeated click ids", offers: 1000, dupRate: 0.05}
+)
 
 type side struct {
 	rps, p50, p90, p99, errors, rssIdle, rssAfter, cpu []float64
@@ -47,19 +99,22 @@ func (s *side) add(r wrkResult, rssIdle, rssAfter, cpuCores float64) {
 	s.cpu = append(s.cpu, cpuCores)
 }
 
-func benchIngest(o options, tmp string, report io.Writer) error {
+func benchIngest(o options, tmp string, w workload, report io.Writer) error {
 	script := filepath.Join(tmp, "webhook.lua")
 	if err := os.WriteFile(script, []byte(wrkScript), 0o644); err != nil {
 		return err
+	}
+	if o.quick && w.offers > 100 {
+		w.offers = 100
 	}
 	var base, ut side
 	var ready, stored []float64
 	for run := range o.runs {
 		// Alternate the order so neither side always runs on a warmer machine.
 		sides := []func() error{
-			func() error { return ingestBaseline(o, script, run, &base) },
+			func() error { return ingestBaseline(o, tmp, script, w, run, &base) },
 			func() error {
-				r, s, err := ingestUrltracker(o, tmp, script, run, &ut)
+				r, s, err := ingestUrltracker(o, tmp, script, w, run, &ut)
 				ready, stored = append(ready, r), append(stored, s)
 				return err
 			},
@@ -73,7 +128,7 @@ func benchIngest(o options, tmp string, report io.Writer) error {
 			}
 		}
 	}
-	fmt.Fprintf(report, "### Durable webhook ingest (%s)\n\n", o.db)
+	fmt.Fprintf(report, "### Durable webhook ingest (%s): %s\n\n", o.db, w.title)
 	fmt.Fprintln(report, "| | requests/s | p50 ms | p90 ms | p99 ms | errors | RSS idle MB | RSS after load MB | CPU cores |")
 	fmt.Fprintln(report, "|---|---|---|---|---|---|---|---|---|")
 	row := func(name string, s side) {
@@ -85,7 +140,27 @@ func benchIngest(o options, tmp string, report io.Writer) error {
 	row("urltracker (event committed before 200)", ut)
 	fmt.Fprintf(report, "\nRatio urltracker/plain: **%.2f×** (median of per-run requests/s: %s vs %s). Every acknowledged webhook stored: %s. Ready to serve after exec (migrations applied): %.1f ms median.\n\n",
 		median(ut.rps)/median(base.rps), floats(ut.rps), floats(base.rps), storedText(stored), median(ready))
+	for _, m := range stored {
+		if m != 0 {
+			return fmt.Errorf("acknowledged webhooks missing from the database: %s", floats(stored))
+		}
+	}
 	return nil
+}
+
+// tokensFile writes the tokens the load spreads over, one per line.
+func tokensFile(dir string, tokens []string) (string, error) {
+	f, err := os.CreateTemp(dir, "tokens-*.txt")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	for _, t := range tokens {
+		if _, err := fmt.Fprintln(f, t); err != nil {
+			return "", err
+		}
+	}
+	return f.Name(), f.Close()
 }
 
 func floats(xs []float64) string {
@@ -108,7 +183,15 @@ func storedText(missing []float64) string {
 	return "yes"
 }
 
-func ingestBaseline(o options, script string, run int, s *side) error {
+func ingestBaseline(o options, tmp, script string, w workload, run int, s *side) error {
+	fake := make([]string, w.offers)
+	for i := range fake {
+		fake[i] = fmt.Sprintf("baseline-token-%d", i)
+	}
+	tokens, err := tokensFile(tmp, fake)
+	if err != nil {
+		return err
+	}
 	addr := freeAddr()
 	self, err := os.Executable()
 	if err != nil {
@@ -124,7 +207,7 @@ func ingestBaseline(o options, script string, run int, s *side) error {
 	idle := rssMB(pid)
 	cpu0 := cpuSeconds(pid)
 	start := time.Now()
-	r, _, err := runWrk(context.Background(), o, "http://"+addr, script, "baseline-token", "b"+strconv.Itoa(run))
+	r, _, err := runWrk(context.Background(), o, "http://"+addr, script, tokens, "b"+strconv.Itoa(run), strconv.FormatFloat(w.dupRate, 'f', 3, 64))
 	if err != nil {
 		return err
 	}
@@ -135,7 +218,7 @@ func ingestBaseline(o options, script string, run int, s *side) error {
 // ingestUrltracker runs one load against a fresh urltracker and returns the
 // start-up time (exec to ready, migrations applied) and the number of
 // acknowledged webhooks that are missing from the database.
-func ingestUrltracker(o options, tmp, script string, run int, s *side) (readyMS, missing float64, err error) {
+func ingestUrltracker(o options, tmp, script string, w workload, run int, s *side) (readyMS, missing float64, err error) {
 	dir, err := os.MkdirTemp(tmp, "ingest-")
 	if err != nil {
 		return 0, 0, err
@@ -177,13 +260,20 @@ func ingestUrltracker(o options, tmp, script string, run int, s *side) (readyMS,
 	}
 	defer p.stop()
 	base := "http://" + addr
-	var offer struct {
-		ID           int64  `json:"id"`
-		WebhookToken string `json:"webhook_token"`
+	// Real, enabled offers: the first webhook of an interval schedules the
+	// offer's check (against a local upstream), the others are debounced.
+	created := make([]string, 0, w.offers)
+	for i := range w.offers {
+		var offer struct {
+			WebhookToken string `json:"webhook_token"`
+		}
+		if err := postJSON(base+"/api/offers", benchToken, map[string]any{"name": fmt.Sprintf("bench-%d", i), "url": upstreamURL}, &offer); err != nil {
+			return 0, 0, err
+		}
+		created = append(created, offer.WebhookToken)
 	}
-	// A real, enabled offer: the first webhook of the interval schedules its
-	// check (against a local upstream), the others are debounced.
-	if err := postJSON(base+"/api/offers", benchToken, map[string]any{"name": "bench", "url": upstreamURL}, &offer); err != nil {
+	tokens, err := tokensFile(dir, created)
+	if err != nil {
 		return 0, 0, err
 	}
 	time.Sleep(time.Second)
@@ -191,7 +281,7 @@ func ingestUrltracker(o options, tmp, script string, run int, s *side) (readyMS,
 	idle := rssMB(pid)
 	cpu0 := cpuSeconds(pid)
 	start := time.Now()
-	r, _, err := runWrk(context.Background(), o, base, script, offer.WebhookToken, "u"+strconv.Itoa(run))
+	r, _, err := runWrk(context.Background(), o, base, script, tokens, "u"+strconv.Itoa(run), strconv.FormatFloat(w.dupRate, 'f', 3, 64))
 	if err != nil {
 		return 0, 0, err
 	}
@@ -204,12 +294,17 @@ func ingestUrltracker(o options, tmp, script string, run int, s *side) (readyMS,
 	if err := getJSON(base+"/api/trackier-status", benchToken, &st); err != nil {
 		return 0, 0, err
 	}
-	acked := r.requests - r.non2xx
-	if len(st.Offers) == 1 {
-		missing = float64(acked - st.Offers[0].WebhookCount)
-		if missing < 0 {
-			missing = 0 // requests cut at the end of the run may be stored but not counted by wrk
-		}
+	stored := 0
+	for _, o := range st.Offers {
+		stored += o.WebhookCount
+	}
+	if len(st.Offers) != w.offers {
+		return 0, 0, fmt.Errorf("status lists %d offers, want %d", len(st.Offers), w.offers)
+	}
+	acked := r.requests - r.non2xx - r.duplicates
+	missing = float64(acked - stored)
+	if missing < 0 {
+		missing = 0 // requests cut at the end of the run may be stored but not counted by wrk
 	}
 	return float64(ready.Microseconds()) / 1000, missing, nil
 }

@@ -41,6 +41,7 @@ type options struct {
 	pgURL     string
 	write     string
 	hung      int
+	quick     bool
 }
 
 func main() {
@@ -53,12 +54,19 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each load run")
 	flag.IntVar(&o.conns, "conns", 50, "concurrent connections of the load generator")
 	flag.IntVar(&o.runs, "runs", 3, "runs per scenario; medians are reported")
-	flag.StringVar(&o.scenarios, "scenarios", "ingest,hung,tracer", "comma-separated: ingest, hung, tracer")
+	flag.StringVar(&o.scenarios, "scenarios", "ingest,mix,hung,tracer", "comma-separated: ingest (one offer), mix (1,000 offers, Zipf, 5 % repeats), hung, tracer")
 	flag.StringVar(&o.db, "db", "sqlite", "sqlite or postgres")
 	flag.StringVar(&o.pgURL, "pg", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL URL for -db postgres")
 	flag.StringVar(&o.write, "write", "", "also write the results into this Markdown file between bench markers")
 	flag.IntVar(&o.hung, "hung", 1000, "checks in the hung-upstream scenario")
+	flag.BoolVar(&o.quick, "quick", false, "a short run for CI (2 s loads, 1 run, ingest and mix with 100 offers): fails unless every acknowledged webhook is stored")
 	flag.Parse()
+	if o.quick {
+		o.duration, o.runs, o.hung = 2*time.Second, 1, 50
+		if !isFlagSet("scenarios") {
+			o.scenarios = "ingest,mix"
+		}
+	}
 	if err := benchMain(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -66,7 +74,7 @@ func main() {
 }
 
 func benchMain(o options) error {
-	if _, err := exec.LookPath("wrk"); err != nil && strings.Contains(o.scenarios, "ingest") {
+	if _, err := exec.LookPath("wrk"); err != nil && (strings.Contains(o.scenarios, "ingest") || strings.Contains(o.scenarios, "mix")) {
 		return errors.New("wrk not found: apt-get install -y wrk")
 	}
 	tmp, err := os.MkdirTemp("", "urltracker-bench-")
@@ -89,7 +97,9 @@ func benchMain(o options) error {
 		var err error
 		switch strings.TrimSpace(s) {
 		case "ingest":
-			err = benchIngest(o, tmp, &report)
+			err = benchIngest(o, tmp, oneOffer, &report)
+		case "mix":
+			err = benchIngest(o, tmp, mixLoad, &report)
 		case "hung":
 			err = benchHung(o, tmp, &report)
 		case "tracer":
@@ -106,6 +116,13 @@ func benchMain(o options) error {
 		return writeBetweenMarkers(o.write, o.db, report.String())
 	}
 	return nil
+}
+
+// isFlagSet tells whether the command line set the flag.
+func isFlagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // serveBaseline is the ceiling: a plain net/http handler that only answers.
@@ -288,12 +305,14 @@ type wrkResult struct {
 	p50, p90, p99    float64 // milliseconds
 	requests, non2xx int
 	socketErrs       int
+	duplicates       int // 200 answers that said "duplicate":true
 }
 
 var (
 	reRPS     = regexp.MustCompile(`Requests/sec:\s+([\d.]+)`)
 	reReqs    = regexp.MustCompile(`(\d+) requests in`)
 	reNon2xx  = regexp.MustCompile(`Non-2xx or 3xx responses:\s+(\d+)`)
+	reDups    = regexp.MustCompile(`duplicates acknowledged: (\d+)`)
 	reSockErr = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
 	rePct     = regexp.MustCompile(`^\s+(50|90|99)%\s+([\d.]+)(us|ms|s)\s*$`)
 )
@@ -315,6 +334,9 @@ func runWrk(ctx context.Context, o options, url, script string, args ...string) 
 	}
 	if m := reNon2xx.FindStringSubmatch(text); m != nil {
 		r.non2xx, _ = strconv.Atoi(m[1])
+	}
+	if m := reDups.FindStringSubmatch(text); m != nil {
+		r.duplicates, _ = strconv.Atoi(m[1])
 	}
 	if m := reSockErr.FindStringSubmatch(text); m != nil {
 		for _, v := range m[1:] {
