@@ -27,6 +27,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /api/offers/{id}/actions", admin(handleOfferActions(d)))
 	mux.Handle("POST /api/offers/{id}/trackier-test", admin(handleTrackierTest(d)))
 
+	mux.Handle("GET /api/openapi.json", handleOpenAPI())
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(d))
 	mux.Handle("GET /metrics", d.Metrics.Handler())

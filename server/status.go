@@ -9,6 +9,7 @@ import (
 
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/jobs"
+	"github.com/urltracker/urltracker/openapi"
 )
 
 type hourStats struct {
@@ -130,6 +131,19 @@ func handleTrigger(d Deps) http.Handler {
 		default:
 			writeJSON(w, http.StatusOK, check)
 		}
+	})
+}
+
+// handleOpenAPI serves the OpenAPI document of this API.
+func handleOpenAPI() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		doc, err := openapi.JSON()
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(doc)
 	})
 }
 

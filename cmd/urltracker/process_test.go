@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -30,11 +31,28 @@ var binary struct {
 }
 
 func TestMain(m *testing.M) {
+	flag.Parse()
 	code := m.Run()
+	code = requireWholeContract(code)
 	if binary.dir != "" {
 		os.RemoveAll(binary.dir)
 	}
 	os.Exit(code)
+}
+
+// requireWholeContract fails a complete, passing run of this package's tests
+// unless they reached every operation of the OpenAPI document: the
+// end-to-end tests are what validates the document, so an operation they
+// never call is one the document could describe wrongly.
+func requireWholeContract(code int) int {
+	if code != 0 || testing.Short() || flag.Lookup("test.run").Value.String() != "" {
+		return code
+	}
+	if missing := testutil.ContractUnreached(); len(missing) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: no end-to-end test reached these operations of openapi/openapi.yaml:\n  %s\n", strings.Join(missing, "\n  "))
+		return 1
+	}
+	return code
 }
 
 // buildBinary puts the urltracker binary, built from this package with

@@ -99,6 +99,7 @@ func (c *Client) Do(t testing.TB, method, path string, body any, admin bool) (in
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkContract(t, req, resp.StatusCode, resp.Header, out)
 	return resp.StatusCode, out
 }
 
