@@ -28,7 +28,9 @@ const liveRefresh = 5 * time.Second
 
 // Deps are everything the dashboard uses. All fields are required.
 type Deps struct {
-	DB         *store.DB
+	DB *store.DB
+	// Queue deletes offers, so that their pending jobs are cancelled too.
+	Queue      *jobs.Queue
 	Runner     *jobs.Runner
 	Tracer     *tracer.Tracer
 	Logger     *slog.Logger

@@ -34,7 +34,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("/api/", handleNotFound())
 
 	dashboard.Register(mux, dashboard.Deps{
-		DB: d.DB, Runner: d.Runner, Tracer: d.Tracer, Logger: d.Logger,
+		DB: d.DB, Queue: d.Queue, Runner: d.Runner, Tracer: d.Tracer, Logger: d.Logger,
 		AdminToken: d.AdminToken, Instance: d.Instance, Now: d.Now,
 		PushURL:      func(token string) string { return WebhookURL(d.PublicURL, token) },
 		TrackierTest: handleTrackierTest(d),
