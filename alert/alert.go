@@ -11,9 +11,9 @@ package alert
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/urltracker/urltracker/internal/jsonenc"
 	"io"
 	"net"
 	"net/http"
@@ -84,7 +84,7 @@ func NewSender(timeout time.Duration) *Sender {
 
 // Send posts a to alertURL.
 func (s *Sender) Send(ctx context.Context, alertURL string, a Alert) (Result, error) {
-	body, err := json.Marshal(a)
+	body, err := jsonenc.Marshal(a)
 	if err != nil {
 		return Result{}, err
 	}

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/urltracker/urltracker/internal/jsonenc"
 	"io"
 	"net"
 	"net/http"
@@ -257,7 +258,7 @@ func getJSON(url, token string, v any) error {
 }
 
 func postJSON(url, token string, body any, v any) error {
-	b, _ := json.Marshal(body)
+	b, _ := jsonenc.Marshal(body)
 	req, _ := http.NewRequest("POST", url, bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/alert"
+	"github.com/urltracker/urltracker/internal/jsonenc"
 	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/trackier"
 )
@@ -275,7 +276,7 @@ func (w *actionWorker) Work(ctx context.Context, job *river.Job[ActionArgs]) err
 			}
 		}
 	}
-	request, _ := json.Marshal(res.request)
+	request, _ := jsonenc.Marshal(res.request)
 	if res.request == nil {
 		request = []byte("{}")
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"github.com/urltracker/urltracker/internal/jsonenc"
 	"time"
 )
 
@@ -58,7 +59,7 @@ func (db *DB) SetKillSwitch(ctx context.Context, enabled bool, instance string) 
 			enabled, micros(db.now()), instance); err != nil {
 			return fmt.Errorf("set kill switch: %w", err)
 		}
-		detail, _ := json.Marshal(map[string]bool{"previous": previous, "enabled": enabled})
+		detail, _ := jsonenc.Marshal(map[string]bool{"previous": previous, "enabled": enabled})
 		return db.auditTx(ctx, tx, instance, "kill_switch", string(detail))
 	})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/internal/jsonenc"
 )
 
 // NewToken returns an unguessable URL-safe token of 192 random bits.
@@ -59,7 +60,7 @@ func scanOffer(s scanner) (OfferRecord, error) {
 
 // CreateOffer stores a new offer with a fresh webhook token.
 func (db *DB) CreateOffer(ctx context.Context, o urltracker.Offer) (OfferRecord, error) {
-	policy, err := json.Marshal(o.Policy)
+	policy, err := jsonenc.Marshal(o.Policy)
 	if err != nil {
 		return OfferRecord{}, err
 	}
@@ -144,7 +145,7 @@ func (db *DB) Offers(ctx context.Context, limit int) ([]OfferRecord, error) {
 // UpdateOffer replaces the editable fields of an offer. An empty APIKey keeps
 // the stored key, since the key is write-only and clients never see it.
 func (db *DB) UpdateOffer(ctx context.Context, o urltracker.Offer) (OfferRecord, error) {
-	policy, err := json.Marshal(o.Policy)
+	policy, err := jsonenc.Marshal(o.Policy)
 	if err != nil {
 		return OfferRecord{}, err
 	}
@@ -181,7 +182,7 @@ func (db *DB) DeleteOfferTx(ctx context.Context, tx *sql.Tx, id int64, instance 
 	if err != nil {
 		return fmt.Errorf("delete offer %d: %w", id, err)
 	}
-	detail, _ := json.Marshal(map[string]any{"offer_id": id, "name": name})
+	detail, _ := jsonenc.Marshal(map[string]any{"offer_id": id, "name": name})
 	return db.auditTx(ctx, tx, instance, "offer_deleted", string(detail))
 }
 

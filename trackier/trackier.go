@@ -8,9 +8,9 @@ package trackier
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/urltracker/urltracker/internal/jsonenc"
 	"io"
 	"net"
 	"net/http"
@@ -122,7 +122,7 @@ func (c *Client) Get(ctx context.Context, camp Campaign) (Result, error) {
 }
 
 func (c *Client) update(ctx context.Context, camp Campaign, fields map[string]string) (Result, error) {
-	body, err := json.Marshal(fields)
+	body, err := jsonenc.Marshal(fields)
 	if err != nil {
 		return Result{}, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/internal/jsonenc"
 )
 
 // offersFile is the format of `urltracker apply` and `urltracker export`:
@@ -295,7 +296,7 @@ func lineOf(data []byte, path string) int {
 // jsonMap turns a decoded YAML value into what the same JSON decodes to, so
 // that it compares with API answers (numbers as float64).
 func jsonMap(v map[string]any) (map[string]any, error) {
-	b, err := json.Marshal(v)
+	b, err := jsonenc.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
@@ -335,7 +336,7 @@ func specOf(o existingOffer) offerSpec {
 	var full struct {
 		urltracker.Offer
 	}
-	b, _ := json.Marshal(o.JSON)
+	b, _ := jsonenc.Marshal(o.JSON)
 	_ = json.Unmarshal(b, &full)
 	enabled := full.Enabled
 	spec := offerSpec{

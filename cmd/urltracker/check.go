@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/urltracker/urltracker/config"
+	"github.com/urltracker/urltracker/internal/jsonenc"
 	"github.com/urltracker/urltracker/store"
 )
 
@@ -41,9 +41,7 @@ func preflight(ctx context.Context, args []string, getenv func(string) string, s
 		ok = ok && r.OK
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(map[string]any{"ok": ok, "checks": results})
+		_ = jsonenc.EncodeIndent(stdout, map[string]any{"ok": ok, "checks": results})
 	} else {
 		for _, r := range results {
 			mark := "✓"

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/urltracker/urltracker/internal/jsonenc"
 	"io"
 	"net/http"
 	"net/url"
@@ -199,7 +200,7 @@ func (c *ctl) call(ctx context.Context, method, path string, v any) ([]byte, err
 func (c *ctl) send(ctx context.Context, method, path string, body, v any) ([]byte, error) {
 	var reqBody io.Reader
 	if body != nil {
-		b, err := json.Marshal(body)
+		b, err := jsonenc.Marshal(body)
 		if err != nil {
 			return nil, err
 		}
@@ -583,7 +584,7 @@ func (c *ctl) tailOffer(ctx context.Context, o ctlStatusOffer, seenCheck, seenAc
 			continue
 		}
 		if c.asJSON {
-			line, _ := json.Marshal(map[string]any{"type": "check", "offer_id": o.ID, "check": ch})
+			line, _ := jsonenc.Marshal(map[string]any{"type": "check", "offer_id": o.ID, "check": ch})
 			fmt.Fprintln(c.stdout, string(line))
 		} else {
 			fmt.Fprintf(c.stdout, "%s  check   offer %d %q: %s in %dms → %s\n", ch.StartedAt.Local().Format(time.TimeOnly), o.ID, o.Name, ch.Verdict, ch.DurationMS, ch.FinalURL)
@@ -599,7 +600,7 @@ func (c *ctl) tailOffer(ctx context.Context, o ctlStatusOffer, seenCheck, seenAc
 			continue
 		}
 		if c.asJSON {
-			line, _ := json.Marshal(map[string]any{"type": "action", "offer_id": o.ID, "action": a})
+			line, _ := jsonenc.Marshal(map[string]any{"type": "action", "offer_id": o.ID, "action": a})
 			fmt.Fprintln(c.stdout, string(line))
 		} else {
 			fmt.Fprintf(c.stdout, "%s  action  offer %d %q: %s %s %s\n", a.At.Local().Format(time.TimeOnly), o.ID, o.Name, a.Kind, a.Outcome, a.Error)

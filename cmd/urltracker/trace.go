@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/config"
+	"github.com/urltracker/urltracker/internal/jsonenc"
 	"github.com/urltracker/urltracker/tracer"
 )
 
@@ -48,9 +48,7 @@ func traceCmd(ctx context.Context, cfg config.Config, args []string, stdout, std
 	defer trc.CloseIdleConnections()
 	check := trc.Trace(ctx, tracer.Request{URL: target, ExpectedHost: *expected})
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(check); err != nil {
+		if err := jsonenc.EncodeIndent(stdout, check); err != nil {
 			return err
 		}
 	} else {
