@@ -100,19 +100,14 @@ func adminFlags(fs *flag.FlagSet, getenv func(string) string, stdout, stderr io.
 
 func applyCmd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, applyUsage) }
 	var files stringList
 	fs.Var(&files, "f", "")
 	dryRun := fs.Bool("dry-run", false, "")
 	prune := fs.Bool("prune", false, "")
 	updateSecrets := fs.Bool("update-secrets", false, "")
 	client := adminFlags(fs, getenv, stdout, stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitWith(ctlExitUsage, err)
+	if err := parseFlags(fs, args, applyUsage, stdout, stderr); err != nil {
+		return err
 	}
 	if len(files) == 0 || fs.NArg() > 0 {
 		fmt.Fprint(stderr, applyUsage)
@@ -140,14 +135,9 @@ func applyCmd(ctx context.Context, args []string, getenv func(string) string, st
 
 func exportCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, exportUsage) }
 	client := adminFlags(fs, getenv, stdout, stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitWith(ctlExitUsage, err)
+	if err := parseFlags(fs, args, exportUsage, stdout, stderr); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprint(stderr, exportUsage)

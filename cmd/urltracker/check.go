@@ -25,16 +25,7 @@ type checkResult struct {
 // preflight runs `urltracker check`: it answers whether `serve` would start
 // here and now, changing nothing and signalling no process. Exit 0 when
 // every check passes, 78 otherwise.
-func preflight(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	asJSON := false
-	for _, a := range args {
-		switch a {
-		case "--json", "-json":
-			asJSON = true
-		default:
-			return exitWith(2, fmt.Errorf("check: unknown flag %q (only --json)", a))
-		}
-	}
+func preflight(ctx context.Context, asJSON bool, getenv func(string) string, stdout io.Writer) error {
 	results := runChecks(ctx, getenv)
 	ok := true
 	for _, r := range results {

@@ -65,14 +65,9 @@ var errFailureFound = errors.New("failure found")
 
 func ctlCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ctl", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, ctlUsage) }
 	client := adminFlags(fs, getenv, stdout, stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitWith(ctlExitUsage, err)
+	if err := parseFlags(fs, args, ctlUsage, stdout, stderr); err != nil {
+		return err
 	}
 	usageErr := func(format string, a ...any) error {
 		fmt.Fprint(stderr, ctlUsage)

@@ -26,7 +26,7 @@ import (
 	"github.com/urltracker/urltracker/trackier"
 )
 
-func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logger) error {
+func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if !cfg.GoMemLimitSet {
 		debug.SetMemoryLimit(cfg.MemoryLimit)
 	}
