@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -234,6 +235,15 @@ func TestOfferFormValidationMessages(t *testing.T) {
 			"API key: not saved, because of the errors above: enter the key again",
 			`value="Shoes"`, `value="often"`, // what was typed is shown again
 		}},
+		// Issue 12: a policy that acts needs a campaign and a key; the
+		// error must be shown on those fields, by their labels.
+		{"pause without a campaign", url.Values{
+			"name": {"Shoes"}, "url": {"https://track.example/c"}, "update_interval_seconds": {"60"},
+			"policy.pause_after_failures": {"3"},
+		}, []string{
+			"Campaign ID: needed to pause, resume or update the destination",
+			"API key: needed to pause, resume or update the destination",
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := b.post("/offers/new", tc.form, "/offers/new")
@@ -243,6 +253,14 @@ func TestOfferFormValidationMessages(t *testing.T) {
 			mustContain(t, "form page", p.Body, tc.wants...)
 			mustContain(t, "form page", p.Body, `aria-invalid="true"`, `role="alert"`)
 			mustNotContain(t, "form page", p.Body, "secret-key-typed-in")
+			// Fields are named by their labels, never by JSON keys.
+			start := strings.Index(p.Body, `role="alert"`)
+			if start < 0 {
+				t.Fatalf("no error summary on the page:\n%s", p.Body)
+			}
+			errorBox, _, _ := strings.Cut(p.Body[start:], "</div>")
+			errorText := regexp.MustCompile(`<[^>]*>`).ReplaceAllString(errorBox, "")
+			mustNotContain(t, "error summary", errorText, "trackier.", "policy.", "pause_after_failures", "campaign_id", "api_key")
 		})
 	}
 	if n := offerCount(t, e.DB); n != 0 {
