@@ -68,8 +68,8 @@ func handleTrackierTest(d Deps) http.Handler {
 			writeError(w, http.StatusForbidden, "the kill switch is off: no Trackier call leaves urltracker; turn automation back on with POST /api/trackier-emergency-toggle?enabled=true")
 			return
 		}
-		res, err := d.Trackier.Get(r.Context(), trackier.Campaign{
-			APIBaseURL: offer.Trackier.APIBaseURL, APIKey: offer.Trackier.APIKey, ID: offer.Trackier.CampaignID,
+		res, err := d.Trackier.Get(r.Context(), trackier.Binding{
+			APIBaseURL: offer.Trackier.APIBaseURL, APIKey: offer.Trackier.APIKey, CampaignID: offer.Trackier.CampaignID,
 		})
 		ans := trackierTestAnswer{Success: err == nil, StatusCode: res.StatusCode, DurationMS: res.Duration.Milliseconds(),
 			CampaignURL: res.Request.URL}
