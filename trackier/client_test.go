@@ -2,6 +2,7 @@ package trackier_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -321,3 +322,53 @@ func TestCheckBaseURL(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestConnectionTestDiagnoses(t *testing.T) {
+	yes, no := true, false
+	status := func(s trackier.Status) *trackier.Status { return &s }
+	tests := []struct {
+		name   string
+		setup  func(f *trackierfake.Server, b *trackier.Binding)
+		want   trackier.ConnectionTest
+		advice string
+	}{
+		{"active", func(*trackierfake.Server, *trackier.Binding) {},
+			trackier.ConnectionTest{KeyValid: &yes, CampaignFound: &yes, CampaignStatus: status(trackier.StatusActive), IPWhitelisted: &yes},
+			`Connection works: the key is accepted and campaign 101 ("Shoes DE") is active.`},
+		{"paused", func(f *trackierfake.Server, _ *trackier.Binding) { f.SetByHand("101", trackier.StatusPaused) },
+			trackier.ConnectionTest{KeyValid: &yes, CampaignFound: &yes, CampaignStatus: status(trackier.StatusPaused), IPWhitelisted: &yes},
+			"cap is reached"},
+		{"suspended", func(f *trackierfake.Server, _ *trackier.Binding) { f.SetByHand("101", trackier.StatusSuspended) },
+			trackier.ConnectionTest{KeyValid: &yes, CampaignFound: &yes, CampaignStatus: status(trackier.StatusSuspended), IPWhitelisted: &yes},
+			"Offer Checker"},
+		{"invalid key", func(_ *trackierfake.Server, b *trackier.Binding) { b.APIKey = "wrong" },
+			trackier.ConnectionTest{KeyValid: &no}, "Settings → API"},
+		{"IP not whitelisted", func(f *trackierfake.Server, _ *trackier.Binding) { f.SetIPWhitelisted(false) },
+			trackier.ConnectionTest{IPWhitelisted: &no}, "whitelist the egress IP of every urltracker instance in Trackier"},
+		{"campaign not found", func(_ *trackierfake.Server, b *trackier.Binding) { b.CampaignID = "999" },
+			trackier.ConnectionTest{KeyValid: &yes, CampaignFound: &no, IPWhitelisted: &yes}, "no campaign 999"},
+		{"maintenance", func(f *trackierfake.Server, _ *trackier.Binding) { f.SetMaintenance(true) },
+			trackier.ConnectionTest{}, "test again in a minute"},
+		{"wrong base URL", func(f *trackierfake.Server, _ *trackier.Binding) { f.FailNext(0, 404) },
+			trackier.ConnectionTest{}, "check trackier.api_base_url"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, b := newFake(t)
+			tt.setup(f, &b)
+			got := trackier.New(5*time.Second).TestConnection(context.Background(), b)
+			if !strings.Contains(got.Advice, tt.advice) {
+				t.Errorf("advice %q does not say %q", got.Advice, tt.advice)
+			}
+			got.Advice = ""
+			if show(got) != show(tt.want) {
+				t.Errorf("got %s, want %s", show(got), show(tt.want))
+			}
+		})
+	}
+}
+
+func show(c trackier.ConnectionTest) string {
+	b, _ := json.Marshal(c)
+	return string(b)
+}

@@ -22,12 +22,3 @@ func (c *Client) Resume(ctx context.Context, b Binding) (Result, error) {
 func (c *Client) SetDestination(ctx context.Context, b Binding, destination string) (Result, error) {
 	return c.edit(ctx, b, map[string]any{"url": destination})
 }
-
-// Get reads the campaign; any 2xx answer without success:false passes.
-func (c *Client) Get(ctx context.Context, b Binding) (Result, error) {
-	if b.CampaignID == "" {
-		return Result{}, &Error{Msg: "no Trackier campaign id: set trackier.campaign_id"}
-	}
-	res, _, err := c.do(ctx, call{base: b.APIBaseURL, key: b.APIKey, method: "GET", path: campaignPath(b.CampaignID)})
-	return res, err
-}
