@@ -21,21 +21,12 @@ type importAnswer struct {
 }
 
 // handleTrackierImport creates an offer per Trackier campaign not imported
-// yet (trackierimport). Like every Trackier call it is refused while the
-// kill switch is off.
+// yet (trackierimport); like every Trackier call, not while the kill switch
+// is off.
 func handleTrackierImport(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req trackierimport.Request
 		if !decodeJSON(w, r, &req) {
-			return
-		}
-		enabled, err := d.DB.KillSwitch(r.Context())
-		if err != nil {
-			storeError(w, err)
-			return
-		}
-		if !enabled {
-			writeError(w, http.StatusForbidden, "the kill switch is off: no Trackier call leaves urltracker; turn automation back on with POST /api/trackier-emergency-toggle?enabled=true")
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), importTimeout)
@@ -63,6 +54,8 @@ func importError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.As(err, &input):
 		writeError(w, http.StatusBadRequest, input.Msg)
+	case errors.Is(err, trackierimport.ErrAutomationOff):
+		writeError(w, http.StatusForbidden, err.Error()+" with POST /api/trackier-emergency-toggle?enabled=true")
 	case errors.As(err, &api) && (api.Code == trackier.CodeInvalidKey || api.Code == trackier.CodeNotFound):
 		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.As(err, &api):

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/urltracker/urltracker/dashboard"
+	"github.com/urltracker/urltracker/trackierimport"
 )
 
 // addRoutes lists every route of the service.
@@ -39,5 +40,6 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		AdminToken: d.AdminToken, Instance: d.Instance, Now: d.Now,
 		PushURL:      func(token string) string { return WebhookURL(d.PublicURL, token) },
 		TrackierTest: handleTrackierTest(d),
+		Import:       trackierimport.Importer{DB: d.DB, Trackier: d.Trackier}.Import,
 	})
 }

@@ -88,6 +88,10 @@ type Result struct {
 	Skipped []Skipped
 }
 
+// ErrAutomationOff is the error of an import while the kill switch is off:
+// no Trackier call leaves urltracker then.
+var ErrAutomationOff = errors.New("the kill switch is off: no Trackier call leaves urltracker; turn automation back on first")
+
 // InputError is a request that cannot be imported as it is; its message
 // says what to change.
 type InputError struct{ Msg string }
@@ -103,11 +107,19 @@ type Importer struct {
 // Import reads the campaigns req names (every campaign when it names none)
 // and creates an offer for each that has none yet. It reads everything from
 // Trackier before it creates anything, so a failing API leaves no half
-// import. Errors are *InputError, *trackier.Error or storage errors.
+// import. Errors are *InputError, ErrAutomationOff, *trackier.Error or
+// storage errors.
 func (im Importer) Import(ctx context.Context, req Request) (Result, error) {
 	req, err := normalize(req)
 	if err != nil {
 		return Result{}, err
+	}
+	enabled, err := im.DB.KillSwitch(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	if !enabled {
+		return Result{}, ErrAutomationOff
 	}
 	bindings, err := im.DB.CampaignBindings(ctx)
 	if err != nil {

@@ -246,3 +246,17 @@ func openSQLite(t *testing.T) *store.DB {
 	}
 	return db
 }
+
+func TestImportWaitsForTheKillSwitch(t *testing.T) {
+	db := openSQLite(t)
+	f := account(t)
+	ctx := context.Background()
+	if _, err := db.SetKillSwitch(ctx, false, "test"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := trackierimport.Importer{DB: db, Trackier: trackier.New(time.Second)}.Import(ctx,
+		trackierimport.Request{APIBaseURL: f.URL, APIKey: f.Key})
+	if !errors.Is(err, trackierimport.ErrAutomationOff) || len(f.Requests()) != 0 {
+		t.Errorf("err = %v with %d Trackier calls, want ErrAutomationOff and none", err, len(f.Requests()))
+	}
+}

@@ -158,6 +158,12 @@ func TestImportRefusesWhatItCannotImport(t *testing.T) {
 		!strings.Contains(string(raw), "whitelist the egress IP") {
 		t.Errorf("IP not whitelisted: %d %s", status, raw)
 	}
+	a.JSON(t, "POST", "/api/trackier-emergency-toggle?enabled=false", nil, true, http.StatusOK, nil)
+	before := len(f.Requests())
+	if status, raw := a.Do(t, "POST", "/api/trackier/import", map[string]any{"api_base_url": f.URL, "api_key": f.Key}, true); status != http.StatusForbidden ||
+		len(f.Requests()) != before {
+		t.Errorf("kill switch off: %d %s, %d Trackier calls", status, raw, len(f.Requests())-before)
+	}
 	if status, _ := a.Do(t, "POST", "/api/trackier/import", map[string]any{"api_base_url": f.URL, "api_key": f.Key}, false); status != http.StatusUnauthorized {
 		t.Errorf("without the admin token: %d", status)
 	}
