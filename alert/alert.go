@@ -13,12 +13,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/urltracker/urltracker/internal/jsonenc"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/urltracker/urltracker/internal/jsonenc"
 )
 
 // maxResponseBody bounds how much of an answer is read.

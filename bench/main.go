@@ -17,7 +17,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/urltracker/urltracker/internal/jsonenc"
 	"io"
 	"net"
 	"net/http"
@@ -30,6 +29,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/urltracker/urltracker/internal/jsonenc"
 )
 
 type options struct {

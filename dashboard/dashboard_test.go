@@ -22,6 +22,8 @@ import (
 	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/store"
 	"github.com/urltracker/urltracker/tracer"
+	"github.com/urltracker/urltracker/trackier"
+	"github.com/urltracker/urltracker/trackierimport"
 )
 
 const adminToken = "dashboard-test-admin-token-0123"
@@ -99,6 +101,7 @@ func (e *env) serve(db *store.DB, token string) string {
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprintf(w, `{"success":true,"offer":%q}`, r.PathValue("id"))
 		}),
+		Import: trackierimport.Importer{DB: db, Trackier: trackier.New(5 * time.Second)}.Import,
 	})
 	srv := httptest.NewServer(mux)
 	e.t.Cleanup(srv.Close)

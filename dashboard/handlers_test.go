@@ -21,7 +21,7 @@ func TestPagesNeedASession(t *testing.T) {
 	rec := newOffer(t, e.DB, "Shoes", "http://127.0.0.1:9/x")
 	id := fmt.Sprint(rec.ID)
 	b := e.browser()
-	for _, path := range []string{"/", "/offers", "/offers/new", "/offers/" + id, "/offers/" + id + "/edit",
+	for _, path := range []string{"/", "/offers", "/offers/new", "/trackier/import", "/offers/" + id, "/offers/" + id + "/edit",
 		"/offers/" + id + "/delete", "/trace?url=http://127.0.0.1:9/", "/kill-switch?enabled=false", "/logout"} {
 		p := b.get(path)
 		want := "/login?next=" + url.QueryEscape(path)
@@ -39,7 +39,7 @@ func TestPagesNeedASession(t *testing.T) {
 	}
 	// Even with a valid CSRF token, no session means no change.
 	csrf := b.csrf("/login")
-	for _, path := range []string{"/kill-switch", "/offers/new", "/offers/" + id + "/edit", "/offers/" + id + "/delete", "/offers/" + id + "/check", "/offers/" + id + "/trackier-test", "/logout"} {
+	for _, path := range []string{"/kill-switch", "/offers/new", "/trackier/import", "/offers/" + id + "/edit", "/offers/" + id + "/delete", "/offers/" + id + "/check", "/offers/" + id + "/trackier-test", "/logout"} {
 		p := b.post(path, url.Values{"csrf": {csrf}, "enabled": {"false"}, "name": {"Changed"}, "url": {"http://a.example/"}, "update_interval_seconds": {"60"}}, "")
 		if p.Status != http.StatusSeeOther || p.Location != "/login" {
 			t.Errorf("POST %s: status %d to %q, want 303 to /login", path, p.Status, p.Location)

@@ -345,7 +345,7 @@ func (w *actionWorker) stale(ctx context.Context, args ActionArgs) (string, erro
 }
 
 func (w *actionWorker) perform(ctx context.Context, offer urltracker.Offer, args ActionArgs) callResult {
-	camp := trackier.Campaign{APIBaseURL: offer.Trackier.APIBaseURL, APIKey: offer.Trackier.APIKey, ID: offer.Trackier.CampaignID}
+	camp := trackier.Binding{APIBaseURL: offer.Trackier.APIBaseURL, APIKey: offer.Trackier.APIKey, CampaignID: offer.Trackier.CampaignID}
 	var res trackier.Result
 	var err error
 	switch args.Action {

@@ -5,8 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"github.com/urltracker/urltracker/internal/jsonenc"
 	"time"
+
+	"github.com/urltracker/urltracker/internal/jsonenc"
 )
 
 const hour = time.Hour

