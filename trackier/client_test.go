@@ -136,7 +136,7 @@ func TestSetURLKeepsDisabledAndReactivatesPaused(t *testing.T) {
 		if got := f.Campaign("101"); got.URL != newURL || got.Status != tt.want {
 			t.Errorf("from %s: campaign %+v, want URL kept verbatim and status %s", tt.start, got, tt.want)
 		}
-		if res.Request.Body != `{"url":"https://adv2.example/track?aff=7\u0026click={click_id}\u0026sub={p1}"}` {
+		if res.Request.Body != `{"url":"`+newURL+`"}` {
 			t.Errorf("body %s", res.Request.Body)
 		}
 	}
