@@ -90,8 +90,14 @@ func (o Offer) validateActions(fe FieldErrors) {
 	p := o.Policy
 	wantsAPI := p.PauseAfterFailures > 0 || p.ResumeAfterSuccesses > 0 || p.UpdateDestination
 	hasKey := o.Trackier.APIKey != "" || o.Trackier.APIKeySet
-	if wantsAPI && (o.Trackier.CampaignID == "" || !hasKey) {
-		fe["trackier"] = "pause_after_failures, resume_after_successes and update_destination need trackier.campaign_id and trackier.api_key"
+	// The errors name the missing field by its key, so that the API and the
+	// dashboard's form put them where the user types.
+	const needed = "needed to pause, resume or update the destination; set it, or turn those off"
+	if wantsAPI && o.Trackier.CampaignID == "" {
+		fe["trackier.campaign_id"] = needed
+	}
+	if wantsAPI && !hasKey {
+		fe["trackier.api_key"] = needed
 	}
 	if len(p.DestinationParams) > 50 {
 		fe["policy.destination_params"] = "at most 50 parameters"

@@ -12,9 +12,10 @@ func TestPolicyNeedsACampaignToCall(t *testing.T) {
 		bad      string
 	}{
 		{"alerts only need no campaign", Trackier{}, Policy{AlertURL: "https://hooks.example/x"}, ""},
-		{"pause without campaign", Trackier{}, Policy{PauseAfterFailures: 3}, "trackier"},
-		{"resume without key", Trackier{CampaignID: "1"}, Policy{ResumeAfterSuccesses: 1}, "trackier"},
-		{"destination without campaign", Trackier{APIKey: "k"}, Policy{UpdateDestination: true}, "trackier"},
+		{"pause without campaign", Trackier{}, Policy{PauseAfterFailures: 3}, "trackier.campaign_id"},
+		{"pause without key", Trackier{}, Policy{PauseAfterFailures: 3}, "trackier.api_key"},
+		{"resume without key", Trackier{CampaignID: "1"}, Policy{ResumeAfterSuccesses: 1}, "trackier.api_key"},
+		{"destination without campaign", Trackier{APIKey: "k"}, Policy{UpdateDestination: true}, "trackier.campaign_id"},
 		{"bound", bound, Policy{PauseAfterFailures: 3, ResumeAfterSuccesses: 2, UpdateDestination: true}, ""},
 		{"key stored earlier (PATCH)", storedKey, Policy{PauseAfterFailures: 3}, ""},
 		{"empty parameter name", bound, Policy{DestinationParams: map[string]string{" ": "x"}}, "policy.destination_params"},

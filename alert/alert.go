@@ -11,7 +11,6 @@ package alert
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/urltracker/urltracker/internal/jsonenc"
 )
 
 // maxResponseBody bounds how much of an answer is read.
@@ -84,7 +85,7 @@ func NewSender(timeout time.Duration) *Sender {
 
 // Send posts a to alertURL.
 func (s *Sender) Send(ctx context.Context, alertURL string, a Alert) (Result, error) {
-	body, err := json.Marshal(a)
+	body, err := jsonenc.Marshal(a)
 	if err != nil {
 		return Result{}, err
 	}

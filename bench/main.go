@@ -29,6 +29,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/urltracker/urltracker/internal/jsonenc"
 )
 
 type options struct {
@@ -257,7 +259,7 @@ func getJSON(url, token string, v any) error {
 }
 
 func postJSON(url, token string, body any, v any) error {
-	b, _ := json.Marshal(body)
+	b, _ := jsonenc.Marshal(body)
 	req, _ := http.NewRequest("POST", url, bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {

@@ -5,6 +5,7 @@
 package dashboard
 
 import (
+	"context"
 	"embed"
 	"io/fs"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/store"
 	"github.com/urltracker/urltracker/tracer"
+	"github.com/urltracker/urltracker/trackierimport"
 )
 
 //go:embed templates/*.html
@@ -28,7 +30,9 @@ const liveRefresh = 5 * time.Second
 
 // Deps are everything the dashboard uses. All fields are required.
 type Deps struct {
-	DB         *store.DB
+	DB *store.DB
+	// Queue deletes offers, so that their pending jobs are cancelled too.
+	Queue      *jobs.Queue
 	Runner     *jobs.Runner
 	Tracer     *tracer.Tracer
 	Logger     *slog.Logger
@@ -43,6 +47,9 @@ type Deps struct {
 	// JSON. The dashboard runs it for signed-in admins, so that the test
 	// works one way only.
 	TrackierTest http.Handler
+	// Import creates offers from a Trackier account's campaigns
+	// (trackierimport.Importer.Import), the same import as the API's.
+	Import func(context.Context, trackierimport.Request) (trackierimport.Result, error)
 }
 
 // Register adds the dashboard's routes to mux.
@@ -74,6 +81,9 @@ func Register(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /offers/{id}/delete", form(h.deleteOffer))
 	mux.Handle("POST /offers/{id}/check", form(h.checkNow))
 	mux.Handle("POST /offers/{id}/trackier-test", form(h.d.TrackierTest.ServeHTTP))
+
+	mux.Handle("GET /trackier/import", page(h.importForm))
+	mux.Handle("POST /trackier/import", form(h.importCampaigns))
 
 	mux.Handle("GET /trace", page(h.trace))
 

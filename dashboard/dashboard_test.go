@@ -22,6 +22,8 @@ import (
 	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/store"
 	"github.com/urltracker/urltracker/tracer"
+	"github.com/urltracker/urltracker/trackier"
+	"github.com/urltracker/urltracker/trackierimport"
 )
 
 const adminToken = "dashboard-test-admin-token-0123"
@@ -81,9 +83,14 @@ func (e *env) serve(db *store.DB, token string) string {
 		Timeout: 5 * time.Second, HopTimeout: 2 * time.Second,
 		AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 	})
+	runner := &jobs.Runner{DB: db, Tracer: trc, Logger: logger}
+	queue, err := jobs.NewQueue(db, runner, jobs.Options{CheckConcurrency: 1, Logger: logger})
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	mux := http.NewServeMux()
 	dashboard.Register(mux, dashboard.Deps{
-		DB: db, Runner: &jobs.Runner{DB: db, Tracer: trc, Logger: logger}, Tracer: trc, Logger: logger,
+		DB: db, Queue: queue, Runner: runner, Tracer: trc, Logger: logger,
 		AdminToken: token, Instance: "dash-test", Now: e.Clock.Now,
 		PushURL: func(tok string) string {
 			return "http://push.example/api/trackier-webhook?token=" + tok + "&click_id={click_id}"
@@ -94,6 +101,7 @@ func (e *env) serve(db *store.DB, token string) string {
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprintf(w, `{"success":true,"offer":%q}`, r.PathValue("id"))
 		}),
+		Import: trackierimport.Importer{DB: db, Trackier: trackier.New(5 * time.Second)}.Import,
 	})
 	srv := httptest.NewServer(mux)
 	e.t.Cleanup(srv.Close)

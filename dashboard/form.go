@@ -187,14 +187,39 @@ func newOfferFormPage(rec *store.OfferRecord, values map[string]string, fe urltr
 			{Name: fAlertURL, Label: "Alert URL", Type: "url", Hint: "Optional. urltracker POSTs a JSON alert here when it acts."},
 		}},
 	}
+	shown := map[string]bool{}
 	for i := range p.Sets {
 		for j := range p.Sets[i].Fields {
 			f := &p.Sets[i].Fields[j]
 			f.Value, f.Error = values[f.Name], fe[f.Name]
 			if f.Error != "" {
 				p.Errors = append(p.Errors, *f)
+				shown[f.Name] = true
 			}
 		}
 	}
+	// An error on no field of the form is still shown, under the label of
+	// its part of the offer: a form that only re-renders says nothing.
+	var rest []string
+	for name := range fe {
+		if !shown[name] {
+			rest = append(rest, name)
+		}
+	}
+	sort.Strings(rest)
+	for _, name := range rest {
+		p.Errors = append(p.Errors, field{Name: name, Label: sectionLabel(name), Error: fe[name]})
+	}
 	return p
+}
+
+// sectionLabel names the part of the offer a field error key belongs to.
+func sectionLabel(key string) string {
+	switch prefix, _, _ := strings.Cut(key, "."); prefix {
+	case "trackier":
+		return "Trackier campaign"
+	case "policy":
+		return "Health policy"
+	}
+	return "Offer"
 }

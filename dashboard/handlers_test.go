@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ func TestPagesNeedASession(t *testing.T) {
 	rec := newOffer(t, e.DB, "Shoes", "http://127.0.0.1:9/x")
 	id := fmt.Sprint(rec.ID)
 	b := e.browser()
-	for _, path := range []string{"/", "/offers", "/offers/new", "/offers/" + id, "/offers/" + id + "/edit",
+	for _, path := range []string{"/", "/offers", "/offers/new", "/trackier/import", "/offers/" + id, "/offers/" + id + "/edit",
 		"/offers/" + id + "/delete", "/trace?url=http://127.0.0.1:9/", "/kill-switch?enabled=false", "/logout"} {
 		p := b.get(path)
 		want := "/login?next=" + url.QueryEscape(path)
@@ -38,7 +39,7 @@ func TestPagesNeedASession(t *testing.T) {
 	}
 	// Even with a valid CSRF token, no session means no change.
 	csrf := b.csrf("/login")
-	for _, path := range []string{"/kill-switch", "/offers/new", "/offers/" + id + "/edit", "/offers/" + id + "/delete", "/offers/" + id + "/check", "/offers/" + id + "/trackier-test", "/logout"} {
+	for _, path := range []string{"/kill-switch", "/offers/new", "/trackier/import", "/offers/" + id + "/edit", "/offers/" + id + "/delete", "/offers/" + id + "/check", "/offers/" + id + "/trackier-test", "/logout"} {
 		p := b.post(path, url.Values{"csrf": {csrf}, "enabled": {"false"}, "name": {"Changed"}, "url": {"http://a.example/"}, "update_interval_seconds": {"60"}}, "")
 		if p.Status != http.StatusSeeOther || p.Location != "/login" {
 			t.Errorf("POST %s: status %d to %q, want 303 to /login", path, p.Status, p.Location)
@@ -234,6 +235,15 @@ func TestOfferFormValidationMessages(t *testing.T) {
 			"API key: not saved, because of the errors above: enter the key again",
 			`value="Shoes"`, `value="often"`, // what was typed is shown again
 		}},
+		// Issue 12: a policy that acts needs a campaign and a key; the
+		// error must be shown on those fields, by their labels.
+		{"pause without a campaign", url.Values{
+			"name": {"Shoes"}, "url": {"https://track.example/c"}, "update_interval_seconds": {"60"},
+			"policy.pause_after_failures": {"3"},
+		}, []string{
+			"Campaign ID: needed to pause, resume or update the destination",
+			"API key: needed to pause, resume or update the destination",
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := b.post("/offers/new", tc.form, "/offers/new")
@@ -243,6 +253,14 @@ func TestOfferFormValidationMessages(t *testing.T) {
 			mustContain(t, "form page", p.Body, tc.wants...)
 			mustContain(t, "form page", p.Body, `aria-invalid="true"`, `role="alert"`)
 			mustNotContain(t, "form page", p.Body, "secret-key-typed-in")
+			// Fields are named by their labels, never by JSON keys.
+			start := strings.Index(p.Body, `role="alert"`)
+			if start < 0 {
+				t.Fatalf("no error summary on the page:\n%s", p.Body)
+			}
+			errorBox, _, _ := strings.Cut(p.Body[start:], "</div>")
+			errorText := regexp.MustCompile(`<[^>]*>`).ReplaceAllString(errorBox, "")
+			mustNotContain(t, "error summary", errorText, "trackier.", "policy.", "pause_after_failures", "campaign_id", "api_key")
 		})
 	}
 	if n := offerCount(t, e.DB); n != 0 {

@@ -373,7 +373,7 @@ func (h *handlers) deleteOffer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := h.d.DB.DeleteOffer(r.Context(), rec.ID, h.d.Instance); err != nil && !errors.Is(err, urltracker.ErrNotFound) {
+	if err := h.d.Queue.DeleteOffer(r.Context(), rec.ID, h.d.Instance); err != nil && !errors.Is(err, urltracker.ErrNotFound) {
 		h.storageError(w, r, err)
 		return
 	}

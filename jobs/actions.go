@@ -15,6 +15,7 @@ import (
 
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/alert"
+	"github.com/urltracker/urltracker/internal/jsonenc"
 	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/trackier"
 )
@@ -36,10 +37,17 @@ const (
 // API key (River stores job arguments in plain text): the worker reads the
 // key from the offer when it runs.
 type ActionArgs struct {
-	OfferID     int64                 `json:"offer_id"`
-	CheckID     int64                 `json:"check_id"`
-	Action      urltracker.ActionKind `json:"action"`
-	Destination string                `json:"destination,omitempty"`
+	OfferID int64 `json:"offer_id"`
+	// OfferCreatedAt, CampaignID and APIBaseURL are the offer and its
+	// Trackier binding when the action was decided. The worker sends nothing
+	// unless the offer still is that offer, bound to that campaign at that
+	// API (see target).
+	OfferCreatedAt time.Time             `json:"offer_created_at"`
+	CampaignID     string                `json:"campaign_id"`
+	APIBaseURL     string                `json:"api_base_url"`
+	CheckID        int64                 `json:"check_id"`
+	Action         urltracker.ActionKind `json:"action"`
+	Destination    string                `json:"destination,omitempty"`
 	// Alert describes the check behind the action. For an alert it is the
 	// message sent; for a Trackier call it is the template of the alert
 	// reporting the call's result.
@@ -82,10 +90,11 @@ func (q *Queue) DecideActionsTx(ctx context.Context, tx *sql.Tx, offer urltracke
 	previous := h.LastVerdict
 	p := offer.Policy
 	bound := offer.Trackier.CampaignID != "" && offer.Trackier.APIKey != ""
-	base := ActionArgs{OfferID: offer.ID, CheckID: check.ID, Alert: alert.Alert{
-		OfferID: offer.ID, OfferName: offer.Name, Verdict: string(check.Verdict), PreviousVerdict: string(previous),
-		CheckID: check.ID, FinalURL: check.FinalURL, Error: check.Error, Timestamp: check.StartedAt.UTC(),
-	}}
+	base := ActionArgs{OfferID: offer.ID, OfferCreatedAt: offer.CreatedAt, CampaignID: offer.Trackier.CampaignID,
+		APIBaseURL: offer.Trackier.APIBaseURL, CheckID: check.ID, Alert: alert.Alert{
+			OfferID: offer.ID, OfferName: offer.Name, Verdict: string(check.Verdict), PreviousVerdict: string(previous),
+			CheckID: check.ID, FinalURL: check.FinalURL, Error: check.Error, Timestamp: check.StartedAt.UTC(),
+		}}
 	var decided []ActionArgs
 	if check.Verdict == urltracker.VerdictHealthy {
 		h.ConsecutiveSuccesses++
@@ -216,10 +225,18 @@ func (w *actionWorker) Work(ctx context.Context, job *river.Job[ActionArgs]) err
 	db := w.q.db
 	offer, err := db.Offer(ctx, args.OfferID)
 	if errors.Is(err, urltracker.ErrNotFound) {
-		return nil // deleted meanwhile: nothing left to act on
+		w.logger.Info("action dropped: the offer was deleted", "offer_id", args.OfferID, "kind", args.Action)
+		return nil
 	}
 	if err != nil {
 		return err
+	}
+	if !offer.CreatedAt.Equal(args.OfferCreatedAt) {
+		// Not the offer this action was decided for: nothing of it may be
+		// sent, nor logged on an offer it does not belong to.
+		w.logger.Warn("action dropped: decided for another offer than the one now under this id", "offer_id", args.OfferID,
+			"kind", args.Action, "decided_for_created_at", args.OfferCreatedAt, "offer_created_at", offer.CreatedAt)
+		return nil
 	}
 	entry := urltracker.Action{OfferID: args.OfferID, CheckID: args.CheckID, JobID: job.ID, Kind: args.Action,
 		Attempt: job.Attempt, At: time.Now().UTC()}
@@ -228,9 +245,11 @@ func (w *actionWorker) Work(ctx context.Context, job *river.Job[ActionArgs]) err
 	if err != nil {
 		return err
 	}
-	stale, err := w.stale(ctx, args)
-	if err != nil {
-		return err
+	stale := target(offer.Offer, args)
+	if stale == "" {
+		if stale, err = w.stale(ctx, args); err != nil {
+			return err
+		}
 	}
 	var res callResult
 	switch {
@@ -257,7 +276,7 @@ func (w *actionWorker) Work(ctx context.Context, job *river.Job[ActionArgs]) err
 			}
 		}
 	}
-	request, _ := json.Marshal(res.request)
+	request, _ := jsonenc.Marshal(res.request)
 	if res.request == nil {
 		request = []byte("{}")
 	}
@@ -289,6 +308,19 @@ func (w *actionWorker) Work(ctx context.Context, job *river.Job[ActionArgs]) err
 	return nil
 }
 
+// target tells why the offer's Trackier binding is no longer the one the
+// action was decided for, or "" when it still is. Pausing, resuming or
+// redirecting campaign B on a decision about campaign A is never right.
+func target(offer urltracker.Offer, args ActionArgs) string {
+	switch {
+	case offer.Trackier.CampaignID != args.CampaignID:
+		return fmt.Sprintf("not sent: the offer's campaign changed from %q to %q after this action was decided", args.CampaignID, offer.Trackier.CampaignID)
+	case offer.Trackier.APIBaseURL != args.APIBaseURL:
+		return fmt.Sprintf("not sent: the offer's Trackier API changed from %q to %q after this action was decided", args.APIBaseURL, offer.Trackier.APIBaseURL)
+	}
+	return ""
+}
+
 // stale tells why a pause or resume was made pointless by a later check,
 // such as a pause still retrying when the offer has already recovered; it
 // returns "" when the action is still wanted.
@@ -313,7 +345,7 @@ func (w *actionWorker) stale(ctx context.Context, args ActionArgs) (string, erro
 }
 
 func (w *actionWorker) perform(ctx context.Context, offer urltracker.Offer, args ActionArgs) callResult {
-	camp := trackier.Campaign{APIBaseURL: offer.Trackier.APIBaseURL, APIKey: offer.Trackier.APIKey, ID: offer.Trackier.CampaignID}
+	camp := trackier.Binding{APIBaseURL: offer.Trackier.APIBaseURL, APIKey: offer.Trackier.APIKey, CampaignID: offer.Trackier.CampaignID}
 	var res trackier.Result
 	var err error
 	switch args.Action {

@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/internal/jsonenc"
 	"github.com/urltracker/urltracker/store"
 )
 
@@ -92,7 +92,7 @@ func (in *Intake) Ingest(ctx context.Context, offer urltracker.Offer, e urltrack
 	e.OfferID = offer.ID
 	// Encoding here, on the request's goroutine, keeps the single writer
 	// busy with nothing but SQL.
-	payload, err := json.Marshal(e.Payload)
+	payload, err := jsonenc.Marshal(e.Payload)
 	if err != nil {
 		return store.IngestResult{}, fmt.Errorf("encode payload: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/alert"
@@ -129,6 +130,45 @@ func (q *Queue) Stop(ctx context.Context) error {
 		return q.client.StopAndCancel(cancelCtx)
 	}
 	return err
+}
+
+// DeleteOffer deletes an offer and, in the same transaction, cancels its
+// jobs that have not run yet: its next check, and any pause, resume,
+// destination change or alert still waiting or retrying. A deleted offer's
+// action must never reach Trackier.
+func (q *Queue) DeleteOffer(ctx context.Context, id int64, instance string) error {
+	return q.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := q.db.DeleteOfferTx(ctx, tx, id, instance); err != nil {
+			return err
+		}
+		return q.cancelOfferJobsTx(ctx, tx, id)
+	})
+}
+
+func (q *Queue) cancelOfferJobsTx(ctx context.Context, tx *sql.Tx, offerID int64) error {
+	const page = 500
+	params := river.NewJobListParams().
+		Kinds(CheckArgs{}.Kind(), ActionArgs{}.Kind()).
+		States(rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+			rivertype.JobStateScheduled, rivertype.JobStateRunning).
+		// The same SQL reads a JSON number on PostgreSQL (jsonb) and SQLite.
+		Where("CAST(args->>'offer_id' AS BIGINT) = @offer_id", river.NamedArgs{"offer_id": offerID}).
+		First(page)
+	for {
+		res, err := q.client.JobListTx(ctx, tx, params)
+		if err != nil {
+			return fmt.Errorf("list jobs of offer %d: %w", offerID, err)
+		}
+		for _, job := range res.Jobs {
+			if _, err := q.client.JobCancelTx(ctx, tx, job.ID); err != nil {
+				return fmt.Errorf("cancel job %d of offer %d: %w", job.ID, offerID, err)
+			}
+		}
+		if len(res.Jobs) < page {
+			return nil
+		}
+		params = params.After(res.LastCursor)
+	}
 }
 
 type checkWorker struct {

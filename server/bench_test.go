@@ -45,7 +45,7 @@ func BenchmarkWebhookIngest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := NewServer(Deps{DB: db, Intake: intake, Runner: runner, Tracer: trc, Logger: logger,
+	h := NewServer(Deps{DB: db, Intake: intake, Queue: queue, Runner: runner, Tracer: trc, Logger: logger,
 		AdminToken: "bench-admin-token-0123456789", PublicURL: "http://localhost", Instance: "bench", Now: time.Now, Draining: new(atomic.Bool), Metrics: metrics.New(db, logger)})
 	var n atomic.Int64
 	b.ReportAllocs()

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/internal/jsonenc"
 )
 
 // maxJSONBody bounds every JSON request body.
@@ -18,7 +19,7 @@ const maxJSONBody = 64 << 10
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_ = jsonenc.Encode(w, v)
 }
 
 // errorBody is the one error shape of the API.

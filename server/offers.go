@@ -160,7 +160,7 @@ func handleOfferDelete(d Deps) http.Handler {
 		if !ok {
 			return
 		}
-		if err := d.DB.DeleteOffer(r.Context(), id, d.Instance); err != nil {
+		if err := d.Queue.DeleteOffer(r.Context(), id, d.Instance); err != nil {
 			storeError(w, err)
 			return
 		}

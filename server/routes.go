@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/urltracker/urltracker/dashboard"
+	"github.com/urltracker/urltracker/trackierimport"
 )
 
 // addRoutes lists every route of the service.
@@ -26,6 +27,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /api/offers/{id}/events", admin(handleOfferEvents(d)))
 	mux.Handle("GET /api/offers/{id}/actions", admin(handleOfferActions(d)))
 	mux.Handle("POST /api/offers/{id}/trackier-test", admin(handleTrackierTest(d)))
+	mux.Handle("POST /api/trackier/import", admin(handleTrackierImport(d)))
 
 	mux.Handle("GET /api/openapi.json", handleOpenAPI())
 	mux.Handle("GET /healthz", handleHealthz())
@@ -35,9 +37,10 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("/api/", handleNotFound())
 
 	dashboard.Register(mux, dashboard.Deps{
-		DB: d.DB, Runner: d.Runner, Tracer: d.Tracer, Logger: d.Logger,
+		DB: d.DB, Queue: d.Queue, Runner: d.Runner, Tracer: d.Tracer, Logger: d.Logger,
 		AdminToken: d.AdminToken, Instance: d.Instance, Now: d.Now,
 		PushURL:      func(token string) string { return WebhookURL(d.PublicURL, token) },
 		TrackierTest: handleTrackierTest(d),
+		Import:       trackierimport.Importer{DB: d.DB, Trackier: d.Trackier}.Import,
 	})
 }

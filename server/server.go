@@ -17,8 +17,10 @@ import (
 
 // Deps are everything the HTTP handlers use. All fields are required.
 type Deps struct {
-	DB         *store.DB
-	Intake     *jobs.Intake
+	DB     *store.DB
+	Intake *jobs.Intake
+	// Queue deletes offers, so that their pending jobs are cancelled too.
+	Queue      *jobs.Queue
 	Runner     *jobs.Runner
 	Tracer     *tracer.Tracer
 	Trackier   *trackier.Client

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/internal/jsonenc"
 )
 
 // maxWebhookBody bounds a webhook body; Trackier's pushes are a few hundred
@@ -163,7 +164,7 @@ func macroString(v any) string {
 	case bool:
 		return strconv.FormatBool(v)
 	default:
-		b, _ := json.Marshal(v)
+		b, _ := jsonenc.Marshal(v)
 		return string(b)
 	}
 }

@@ -8,12 +8,13 @@ import (
 	"fmt"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/internal/jsonenc"
 )
 
 // SaveCheckTx records a check and updates the offer's counters inside tx, so
 // that a caller can decide and enqueue actions in the same transaction.
 func (db *DB) SaveCheckTx(ctx context.Context, tx *sql.Tx, c *urltracker.Check) error {
-	chain, err := json.Marshal(c.Chain)
+	chain, err := jsonenc.Marshal(c.Chain)
 	if err != nil {
 		return fmt.Errorf("encode chain: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/internal/jsonenc"
 )
 
 // IngestResult is what storing one webhook event did.
@@ -50,7 +51,7 @@ func (w *EventWriter) Insert(ctx context.Context, e urltracker.Event, payload []
 		return 0, false, errors.New("insert event: statement not prepared")
 	}
 	if payload == nil {
-		if payload, err = json.Marshal(e.Payload); err != nil {
+		if payload, err = jsonenc.Marshal(e.Payload); err != nil {
 			return 0, false, fmt.Errorf("encode payload: %w", err)
 		}
 	}

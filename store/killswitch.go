@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/urltracker/urltracker/internal/jsonenc"
 )
 
 const hour = time.Hour
@@ -58,7 +60,7 @@ func (db *DB) SetKillSwitch(ctx context.Context, enabled bool, instance string) 
 			enabled, micros(db.now()), instance); err != nil {
 			return fmt.Errorf("set kill switch: %w", err)
 		}
-		detail, _ := json.Marshal(map[string]bool{"previous": previous, "enabled": enabled})
+		detail, _ := jsonenc.Marshal(map[string]bool{"previous": previous, "enabled": enabled})
 		return db.auditTx(ctx, tx, instance, "kill_switch", string(detail))
 	})
 	if err != nil {

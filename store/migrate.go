@@ -4,13 +4,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/riverqueue/river/rivermigrate"
 )
@@ -86,7 +89,7 @@ func (db *DB) Status(ctx context.Context) (MigrationStatus, error) {
 	if err != nil {
 		return st, err
 	}
-	applied, err := db.appliedVersions(ctx)
+	applied, err := db.appliedVersions(ctx, db.sql)
 	if err != nil {
 		return st, err
 	}
@@ -115,13 +118,13 @@ func (db *DB) Status(ctx context.Context) (MigrationStatus, error) {
 // is safe to call from several instances at once: on PostgreSQL an advisory
 // lock lets one apply them while the others wait.
 func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
-	unlock, err := db.lockMigrations(ctx)
+	conn, release, err := db.migrationConn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
+	defer release()
 
-	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY,
 		name TEXT NOT NULL,
 		checksum TEXT NOT NULL,
@@ -132,7 +135,7 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 	if err != nil {
 		return nil, err
 	}
-	done, err := db.appliedVersions(ctx)
+	done, err := db.appliedVersions(ctx, conn)
 	if err != nil {
 		return nil, err
 	}
@@ -143,18 +146,14 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 			}
 			continue
 		}
-		err := db.InTx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, db.dialectSQL(m.SQL)); err != nil {
-				return fmt.Errorf("apply migration %s: %w", m.Name, err)
-			}
-			_, err := tx.ExecContext(ctx, db.q(`INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)`),
-				m.Version, m.Name, m.Checksum, micros(db.now()))
-			return err
-		})
-		if err != nil {
+		if err := db.applyMigration(ctx, conn, m); err != nil {
 			return applied, err
 		}
 		applied = append(applied, m.Name)
+	}
+	if db.dialect == SQLite {
+		// River's migrator needs the one connection this holds.
+		release()
 	}
 
 	migrator, err := rivermigrate.New(db.RiverDriver(), nil)
@@ -171,8 +170,44 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 	return applied, db.prepareHot(ctx)
 }
 
-func (db *DB) appliedVersions(ctx context.Context) (map[int]string, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT version, checksum FROM schema_migrations`)
+// applyMigration runs one migration and records it, in one transaction.
+func (db *DB) applyMigration(ctx context.Context, conn *sql.Conn, m Migration) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("apply migration %s: %w", m.Name, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if body := db.dialectSQL(m.SQL); hasStatements(body) {
+		if _, err := tx.ExecContext(ctx, body); err != nil {
+			return fmt.Errorf("apply migration %s: %w", m.Name, err)
+		}
+	}
+	if db.dialect == SQLite {
+		// Foreign keys are off while SQLite migrates (see migrationConn):
+		// check that the migration left every reference intact.
+		var table string
+		err := tx.QueryRowContext(ctx, `SELECT "table" FROM pragma_foreign_key_check LIMIT 1`).Scan(&table)
+		if err == nil {
+			return fmt.Errorf("apply migration %s: it leaves rows of table %s pointing at missing rows", m.Name, table)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("apply migration %s: foreign key check: %w", m.Name, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)`),
+		m.Version, m.Name, m.Checksum, micros(db.now())); err != nil {
+		return fmt.Errorf("record migration %s: %w", m.Name, err)
+	}
+	return tx.Commit()
+}
+
+// querier is a *sql.DB or a *sql.Conn.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func (db *DB) appliedVersions(ctx context.Context, q querier) (map[int]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT version, checksum FROM schema_migrations`)
 	if err != nil {
 		if db.isMissingTable(err) {
 			return map[int]string{}, nil
@@ -197,33 +232,82 @@ func (db *DB) isMissingTable(err error) bool {
 	return strings.Contains(msg, "no such table") || strings.Contains(msg, "does not exist")
 }
 
-// dialectSQL fills the dialect-specific tokens of a migration.
+// dialectSQL keeps the parts of a migration meant for this database and
+// fills its dialect-specific tokens. A line "-- dialect: sqlite" or
+// "-- dialect: postgres" starts a part for that database alone, up to the
+// next such line; what comes before the first one is for both.
 func (db *DB) dialectSQL(s string) string {
-	pk := "INTEGER PRIMARY KEY"
+	var b strings.Builder
+	keep := true
+	for _, line := range strings.SplitAfter(s, "\n") {
+		if name, ok := strings.CutPrefix(strings.TrimSpace(line), dialectMarker); ok {
+			keep = Dialect(strings.TrimSpace(name)) == db.dialect
+			continue
+		}
+		if keep {
+			b.WriteString(line)
+		}
+	}
+	// SQLite's AUTOINCREMENT never hands out an id again once its row is
+	// deleted; PostgreSQL's identity columns never do anyway.
+	pk := "INTEGER PRIMARY KEY AUTOINCREMENT"
 	if db.dialect == Postgres {
 		pk = "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
 	}
-	return strings.ReplaceAll(s, "{{pk}}", pk)
+	return strings.ReplaceAll(b.String(), "{{pk}}", pk)
 }
 
-// lockMigrations serialises migrations across instances. SQLite needs no
-// lock: its single connection and file lock already serialise writers.
-func (db *DB) lockMigrations(ctx context.Context) (func(), error) {
-	if db.dialect != Postgres {
-		return func() {}, nil
+const dialectMarker = "-- dialect:"
+
+// hasStatements tells whether sql holds more than comments and blanks.
+func hasStatements(sql string) bool {
+	for _, line := range strings.Split(sql, "\n") {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "--") {
+			return true
+		}
 	}
-	conn, err := db.sql.Conn(ctx)
+	return false
+}
+
+// migrationConn takes the connection migrations run on. On PostgreSQL it
+// holds an advisory lock, so that instances starting together apply each
+// migration once. On SQLite (whose single connection and file lock already
+// serialise writers) it turns foreign keys off, as SQLite's documented way
+// to rebuild a table requires: dropping a table with foreign keys on would
+// delete every row referring to it. applyMigration checks the references
+// before each commit. release is safe to call twice.
+func (db *DB) migrationConn(ctx context.Context) (conn *sql.Conn, release func(), err error) {
+	conn, err = db.sql.Conn(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("migration lock: %w", err)
+		return nil, nil, fmt.Errorf("migration connection: %w", err)
 	}
-	// An arbitrary constant shared by every urltracker instance.
-	const lockID = 7_261_932_004
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, lockID); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("migration lock: %w", err)
+	var undo string
+	switch db.dialect {
+	case Postgres:
+		// An arbitrary constant shared by every urltracker instance.
+		const lockID = 7_261_932_004
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, lockID); err != nil {
+			conn.Close()
+			return nil, nil, fmt.Errorf("migration lock: %w", err)
+		}
+		undo = fmt.Sprintf(`SELECT pg_advisory_unlock(%d)`, lockID)
+	case SQLite:
+		if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+			conn.Close()
+			return nil, nil, fmt.Errorf("migration connection: %w", err)
+		}
+		undo = `PRAGMA foreign_keys = ON`
 	}
-	return func() {
-		_, _ = conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, lockID)
-		conn.Close()
+	var once sync.Once
+	return conn, func() {
+		once.Do(func() {
+			if _, err := conn.ExecContext(context.Background(), undo); err != nil {
+				// Never hand the pool a connection left without its lock
+				// released or its foreign keys on.
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+			conn.Close()
+		})
 	}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/internal/jsonenc"
 )
 
 // NewToken returns an unguessable URL-safe token of 192 random bits.
@@ -59,7 +60,7 @@ func scanOffer(s scanner) (OfferRecord, error) {
 
 // CreateOffer stores a new offer with a fresh webhook token.
 func (db *DB) CreateOffer(ctx context.Context, o urltracker.Offer) (OfferRecord, error) {
-	policy, err := json.Marshal(o.Policy)
+	policy, err := jsonenc.Marshal(o.Policy)
 	if err != nil {
 		return OfferRecord{}, err
 	}
@@ -144,7 +145,7 @@ func (db *DB) Offers(ctx context.Context, limit int) ([]OfferRecord, error) {
 // UpdateOffer replaces the editable fields of an offer. An empty APIKey keeps
 // the stored key, since the key is write-only and clients never see it.
 func (db *DB) UpdateOffer(ctx context.Context, o urltracker.Offer) (OfferRecord, error) {
-	policy, err := json.Marshal(o.Policy)
+	policy, err := jsonenc.Marshal(o.Policy)
 	if err != nil {
 		return OfferRecord{}, err
 	}
@@ -164,21 +165,25 @@ func (db *DB) UpdateOffer(ctx context.Context, o urltracker.Offer) (OfferRecord,
 }
 
 // DeleteOffer removes an offer with its tokens, events and checks, and
-// records the deletion in the audit log.
+// records the deletion in the audit log. jobs.Queue.DeleteOffer also cancels
+// the offer's pending jobs; prefer it where a queue exists.
 func (db *DB) DeleteOffer(ctx context.Context, id int64, instance string) error {
+	return db.InTx(ctx, func(tx *sql.Tx) error { return db.DeleteOfferTx(ctx, tx, id, instance) })
+}
+
+// DeleteOfferTx is DeleteOffer inside tx.
+func (db *DB) DeleteOfferTx(ctx context.Context, tx *sql.Tx, id int64, instance string) error {
 	defer db.tokens.forget()
-	return db.InTx(ctx, func(tx *sql.Tx) error {
-		var name string
-		err := tx.QueryRowContext(ctx, db.q(`DELETE FROM offers WHERE id = ? RETURNING name`), id).Scan(&name)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("offer %d: %w", id, urltracker.ErrNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("delete offer %d: %w", id, err)
-		}
-		detail, _ := json.Marshal(map[string]any{"offer_id": id, "name": name})
-		return db.auditTx(ctx, tx, instance, "offer_deleted", string(detail))
-	})
+	var name string
+	err := tx.QueryRowContext(ctx, db.q(`DELETE FROM offers WHERE id = ? RETURNING name`), id).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("offer %d: %w", id, urltracker.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("delete offer %d: %w", id, err)
+	}
+	detail, _ := jsonenc.Marshal(map[string]any{"offer_id": id, "name": name})
+	return db.auditTx(ctx, tx, instance, "offer_deleted", string(detail))
 }
 
 // ActiveOfferCount counts enabled offers.

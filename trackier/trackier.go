@@ -1,24 +1,61 @@
-// Package trackier is the client of the Trackier API: it pauses and resumes
-// campaigns, changes their destination URL and reads a campaign for a
-// connection test. Every call has a deadline, and a circuit breaker per API
-// base URL makes calls fail fast while that API keeps failing, so a Trackier
-// outage cannot pile up work.
+// Package trackier is the client of the Trackier API: it reads, lists and
+// changes campaigns (status and URL). Every call has a deadline, waits for
+// its turn under a rate limit per API key, and goes through a circuit
+// breaker per API base URL, so a Trackier outage cannot pile up work and a
+// fleet stays within Trackier's request limits. Trackier answers errors as
+// {"success":false,"error":{"code","message"}} bodies whatever the HTTP
+// status; the client turns them into an *Error that says what to do next.
 package trackier
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
+
+// Status is a campaign status as Trackier documents it.
+type Status string
+
+// Campaign statuses. Trackier sets paused itself when a cap is reached and
+// lifts it when the cap refreshes, and any edit of a paused campaign
+// re-activates it; disabled is never lifted by Trackier on its own.
+// suspended comes from Trackier's Offer Checker.
+const (
+	StatusActive    Status = "active"
+	StatusPending   Status = "pending"
+	StatusPaused    Status = "paused"
+	StatusDisabled  Status = "disabled"
+	StatusSuspended Status = "suspended"
+	StatusExpired   Status = "expired"
+	StatusDeleted   Status = "deleted"
+)
+
+// Binding addresses one Trackier campaign with the key that may change it.
+type Binding struct {
+	APIBaseURL string
+	APIKey     string
+	CampaignID string
+}
+
+// Campaign is a campaign as Trackier's API answers it.
+type Campaign struct {
+	ID     string
+	Name   string
+	Status Status
+	URL    string
+}
+
+// DefaultRateLimit is how many requests per second the client sends with
+// one API key unless WithRateLimit says otherwise; Trackier asks callers to
+// stay within 5.
+const DefaultRateLimit = 5
 
 // Breaker limits: after BreakerThreshold consecutive failures against one API
 // base URL, calls to it fail fast for BreakerCooldown.
@@ -27,15 +64,12 @@ const (
 	BreakerCooldown  = 30 * time.Second
 )
 
-// maxResponseBody bounds how much of an answer is read and kept.
-const maxResponseBody = 4 << 10
-
-// Campaign addresses one Trackier campaign with the key that may change it.
-type Campaign struct {
-	APIBaseURL string
-	APIKey     string
-	ID         string
-}
+// maxResponseBody bounds how much of an answer is kept in a Result; a
+// campaign list page may be longer, so reads keep more (maxReadBody).
+const (
+	maxResponseBody = 4 << 10
+	maxReadBody     = 4 << 20
+)
 
 // Request is one API call as it is sent, without the key: safe to store.
 type Request struct {
@@ -52,107 +86,101 @@ type Result struct {
 	Duration   time.Duration
 }
 
-// Error is a failed API call. Retryable tells whether trying again later may
-// succeed: true for 429, 5xx, timeouts, connection errors and an open
-// breaker; false for other 4xx (a wrong key or campaign does not heal).
-type Error struct {
-	StatusCode int
-	Msg        string
-	retryable  bool
-	cause      error
-}
-
-func (e *Error) Error() string { return e.Msg }
-
-// Retryable tells whether the call may succeed if tried again later.
-func (e *Error) Retryable() bool { return e.retryable }
-
-// ErrBreakerOpen is wrapped by the error of a call refused because the API
-// base URL failed BreakerThreshold times in a row.
-var ErrBreakerOpen = errors.New("circuit breaker open")
-
-func (e *Error) Unwrap() error { return e.cause }
-
 // Client calls the Trackier API. It is safe for concurrent use.
 type Client struct {
-	http    *http.Client
-	timeout time.Duration
-	now     func() time.Time
+	http      *http.Client
+	timeout   time.Duration
+	now       func() time.Time
+	perSecond float64
 
 	mu       sync.Mutex
 	breakers map[string]*breaker
+	limiters map[string]*rate.Limiter
+	routes   map[string]statusRoute
+}
+
+// Option changes how a Client works.
+type Option func(*Client)
+
+// WithRateLimit sets how many requests per second the client sends with one
+// API key (default DefaultRateLimit). Calls over the limit wait for their
+// turn under the caller's context.
+func WithRateLimit(perSecond float64) Option {
+	return func(c *Client) { c.perSecond = perSecond }
+}
+
+// WithClock makes the breaker read time from now instead of time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(c *Client) { c.now = now }
 }
 
 // New returns a Client whose every call ends after timeout.
-func New(timeout time.Duration) *Client {
+func New(timeout time.Duration, opts ...Option) *Client {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 4
 	transport.ResponseHeaderTimeout = timeout
-	return &Client{
+	c := &Client{
 		// Trackier's API does not redirect; following a redirect would
 		// resend the key to wherever it points.
 		http: &http.Client{
 			Transport:     transport,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		timeout:  timeout,
-		now:      time.Now,
-		breakers: map[string]*breaker{},
+		timeout:   timeout,
+		now:       time.Now,
+		perSecond: DefaultRateLimit,
+		breakers:  map[string]*breaker{},
+		limiters:  map[string]*rate.Limiter{},
+		routes:    map[string]statusRoute{},
 	}
-}
-
-// Pause sets the campaign's status to paused.
-func (c *Client) Pause(ctx context.Context, camp Campaign) (Result, error) {
-	return c.update(ctx, camp, map[string]string{"status": "paused"})
-}
-
-// Resume sets the campaign's status to active.
-func (c *Client) Resume(ctx context.Context, camp Campaign) (Result, error) {
-	return c.update(ctx, camp, map[string]string{"status": "active"})
-}
-
-// SetDestination sets the campaign's destination URL.
-func (c *Client) SetDestination(ctx context.Context, camp Campaign, destination string) (Result, error) {
-	return c.update(ctx, camp, map[string]string{"url": destination})
-}
-
-// Get reads the campaign; a connection test.
-func (c *Client) Get(ctx context.Context, camp Campaign) (Result, error) {
-	return c.do(ctx, camp, http.MethodGet, nil)
-}
-
-func (c *Client) update(ctx context.Context, camp Campaign, fields map[string]string) (Result, error) {
-	body, err := json.Marshal(fields)
-	if err != nil {
-		return Result{}, err
+	for _, o := range opts {
+		o(c)
 	}
-	return c.do(ctx, camp, http.MethodPost, body)
+	return c
 }
 
-// CampaignURL is the API address of a campaign.
-func CampaignURL(baseURL, campaignID string) string {
-	return strings.TrimRight(baseURL, "/") + "/v2/campaigns/" + url.PathEscape(campaignID)
+// baseKey is how base URLs are told apart for the breaker and the status
+// route memory.
+func baseKey(baseURL string) string {
+	return strings.TrimRight(strings.ToLower(baseURL), "/")
 }
 
-func (c *Client) do(ctx context.Context, camp Campaign, method string, body []byte) (Result, error) {
-	res := Result{Request: Request{Method: method, URL: CampaignURL(camp.APIBaseURL, camp.ID), Body: string(body)}}
-	if camp.ID == "" || camp.APIKey == "" {
-		return res, &Error{Msg: "offer has no Trackier campaign_id or api_key: set both in the offer's trackier settings"}
+// call is one API request before it is sent.
+type call struct {
+	base, key, method, path string
+	body                    []byte
+	keep                    int // how much of the answer to read
+}
+
+// do sends one request and classifies its answer: a transport failure, a
+// success:false body or a non-2xx status is an *Error. raw is the answer
+// read (up to call.keep bytes), for the caller to decode.
+func (c *Client) do(ctx context.Context, cl call) (res Result, raw []byte, err error) {
+	res = Result{Request: Request{Method: cl.method, URL: strings.TrimRight(cl.base, "/") + cl.path, Body: string(cl.body)}}
+	if cl.key == "" {
+		return res, nil, &Error{Msg: "no Trackier API key: set trackier.api_key to the admin API key from Trackier (Settings → API)"}
 	}
-	b := c.breaker(camp.APIBaseURL)
+	if err := CheckBaseURL(cl.base); err != nil {
+		return res, nil, &Error{Msg: err.Error()}
+	}
+	b := c.breaker(cl.base)
 	if until, open := b.open(c.now()); open {
-		return res, &Error{retryable: true, cause: ErrBreakerOpen, Msg: fmt.Sprintf("%s for %s until %s after %d consecutive failures",
-			ErrBreakerOpen, camp.APIBaseURL, until.UTC().Format(time.RFC3339), BreakerThreshold)}
+		return res, nil, &Error{retryable: true, cause: ErrBreakerOpen, Msg: fmt.Sprintf("%s for %s until %s after %d consecutive failures",
+			ErrBreakerOpen, cl.base, until.UTC().Format(time.RFC3339), BreakerThreshold)}
+	}
+	if err := c.limiter(cl.key).Wait(ctx); err != nil {
+		return res, nil, &Error{retryable: true, cause: err,
+			Msg: "Trackier API call not sent: its turn under the rate limit of this API key came too late (" + err.Error() + ")"}
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, res.Request.URL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, cl.method, res.Request.URL, bytes.NewReader(cl.body))
 	if err != nil {
-		return res, &Error{Msg: "build request: " + err.Error()}
+		return res, nil, &Error{Msg: "build request: " + err.Error()}
 	}
-	req.Header.Set("X-Api-Key", camp.APIKey)
+	req.Header.Set("X-Api-Key", cl.key)
 	req.Header.Set("Accept", "application/json")
-	if body != nil {
+	if cl.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	start := c.now()
@@ -160,38 +188,44 @@ func (c *Client) do(ctx context.Context, camp Campaign, method string, body []by
 	if err != nil {
 		res.Duration = c.now().Sub(start)
 		b.record(false, c.now())
-		return res, transportError(err, c.timeout)
+		return res, nil, transportError(err, c.timeout)
 	}
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	keep := max(cl.keep, maxResponseBody)
+	raw, readErr := io.ReadAll(io.LimitReader(resp.Body, int64(keep)))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // let the connection be reused
 	resp.Body.Close()
-	res.Duration, res.StatusCode, res.Body = c.now().Sub(start), resp.StatusCode, string(raw)
-	retryable := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
-	// Only failures that say "the API is unwell" trip the breaker; a 4xx
-	// is an answer about this request, not about the API.
-	b.record(!retryable, c.now())
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return res, nil
+	res.Duration, res.StatusCode = c.now().Sub(start), resp.StatusCode
+	res.Body = string(raw[:min(len(raw), maxResponseBody)])
+	if readErr != nil {
+		b.record(false, c.now())
+		return res, nil, transportError(readErr, c.timeout)
 	}
-	return res, &Error{StatusCode: resp.StatusCode, retryable: retryable,
-		Msg: fmt.Sprintf("Trackier API answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))}
+	apiErr := answerError(resp.StatusCode, raw)
+	// Only failures that say "the API is unwell" trip the breaker; a final
+	// error is an answer about this request, not about the API.
+	b.record(apiErr == nil || !apiErr.retryable, c.now())
+	if apiErr != nil {
+		return res, raw, apiErr
+	}
+	return res, raw, nil
 }
 
-// transportError describes a call that got no answer. Its message never
-// holds the request's headers, so the key cannot leak through it.
-func transportError(err error, timeout time.Duration) *Error {
-	var netErr net.Error
-	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout() {
-		return &Error{retryable: true, Msg: fmt.Sprintf("Trackier API did not answer within %s", timeout)}
+// limiter is the rate limiter of one API key.
+func (c *Client) limiter(key string) *rate.Limiter {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l, ok := c.limiters[key]
+	if !ok {
+		// A burst of one spaces calls evenly, so no one-second window on
+		// Trackier's side ever sees more than the limit.
+		l = rate.NewLimiter(rate.Limit(c.perSecond), 1)
+		c.limiters[key] = l
 	}
-	if errors.Is(err, context.Canceled) {
-		return &Error{retryable: true, Msg: "Trackier API call cancelled (shutdown)"}
-	}
-	return &Error{retryable: true, Msg: "Trackier API unreachable: " + err.Error()}
+	return l
 }
 
 func (c *Client) breaker(baseURL string) *breaker {
-	key := strings.TrimRight(strings.ToLower(baseURL), "/")
+	key := baseKey(baseURL)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	b, ok := c.breakers[key]
@@ -200,31 +234,4 @@ func (c *Client) breaker(baseURL string) *breaker {
 		c.breakers[key] = b
 	}
 	return b
-}
-
-// breaker counts consecutive failures of one API. Once open it lets calls
-// through again after the cooldown; one more failure reopens it at once.
-type breaker struct {
-	mu        sync.Mutex
-	failures  int
-	openUntil time.Time
-}
-
-func (b *breaker) open(now time.Time) (time.Time, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.openUntil, now.Before(b.openUntil)
-}
-
-func (b *breaker) record(ok bool, now time.Time) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if ok {
-		b.failures, b.openUntil = 0, time.Time{}
-		return
-	}
-	b.failures++
-	if b.failures >= BreakerThreshold {
-		b.openUntil = now.Add(BreakerCooldown)
-	}
 }

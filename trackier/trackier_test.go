@@ -48,7 +48,7 @@ func TestCallsFollowTheContract(t *testing.T) {
 	api := httptest.NewServer(rec.handler(http.StatusOK))
 	defer api.Close()
 	c := New(5 * time.Second)
-	camp := Campaign{APIBaseURL: api.URL + "/", APIKey: testKey, ID: "cmp 42"}
+	camp := Binding{APIBaseURL: api.URL + "/", APIKey: testKey, CampaignID: "cmp 42"}
 	ctx := context.Background()
 
 	tests := []struct {
@@ -62,8 +62,6 @@ func TestCallsFollowTheContract(t *testing.T) {
 			seenRequest{"POST", "/v2/campaigns/cmp 42", testKey, "application/json", `{"status":"active"}`}},
 		{"set destination", func() (Result, error) { return c.SetDestination(ctx, camp, "https://shop.example/new?utm_source=x") },
 			seenRequest{"POST", "/v2/campaigns/cmp 42", testKey, "application/json", `{"url":"https://shop.example/new?utm_source=x"}`}},
-		{"get", func() (Result, error) { return c.Get(ctx, camp) },
-			seenRequest{"GET", "/v2/campaigns/cmp 42", testKey, "", ""}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,7 +105,7 @@ func TestFailuresSayWhetherToRetry(t *testing.T) {
 		t.Run(http.StatusText(tt.status), func(t *testing.T) {
 			api := httptest.NewServer((&recorder{}).handler(tt.status))
 			defer api.Close()
-			res, err := New(5*time.Second).Pause(context.Background(), Campaign{APIBaseURL: api.URL, APIKey: testKey, ID: "1"})
+			res, err := New(5*time.Second).Pause(context.Background(), Binding{APIBaseURL: api.URL, APIKey: testKey, CampaignID: "1"})
 			var apiErr *Error
 			if !errors.As(err, &apiErr) {
 				t.Fatalf("err = %v, want *Error", err)
@@ -127,7 +125,7 @@ func TestConnectionRefusedIsRetryable(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	_, err = New(2*time.Second).Pause(context.Background(), Campaign{APIBaseURL: "http://" + addr, APIKey: testKey, ID: "1"})
+	_, err = New(2*time.Second).Pause(context.Background(), Binding{APIBaseURL: "http://" + addr, APIKey: testKey, CampaignID: "1"})
 	var apiErr *Error
 	if !errors.As(err, &apiErr) || !apiErr.Retryable() || apiErr.StatusCode != 0 {
 		t.Fatalf("err = %v, want a retryable error without status", err)
@@ -149,7 +147,7 @@ func TestHungAPIEndsAtDeadlineAndOpensBreakerAfterFive(t *testing.T) {
 
 	const timeout = 300 * time.Millisecond
 	c := New(timeout)
-	camp := Campaign{APIBaseURL: api.URL, APIKey: testKey, ID: "1"}
+	camp := Binding{APIBaseURL: api.URL, APIKey: testKey, CampaignID: "1"}
 	for i := 1; i <= BreakerThreshold; i++ {
 		start := time.Now()
 		_, err := c.Pause(context.Background(), camp)
@@ -181,7 +179,7 @@ func TestHungAPIEndsAtDeadlineAndOpensBreakerAfterFive(t *testing.T) {
 	// Another base URL has its own breaker.
 	other := httptest.NewServer((&recorder{}).handler(http.StatusOK))
 	defer other.Close()
-	if _, err := c.Pause(context.Background(), Campaign{APIBaseURL: other.URL, APIKey: testKey, ID: "1"}); err != nil {
+	if _, err := c.Pause(context.Background(), Binding{APIBaseURL: other.URL, APIKey: testKey, CampaignID: "1"}); err != nil {
 		t.Errorf("other API: %v", err)
 	}
 }
@@ -198,7 +196,7 @@ func TestBreakerLetsCallsThroughAfterCooldown(t *testing.T) {
 	c := New(5 * time.Second)
 	c.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	camp := Campaign{APIBaseURL: api.URL, APIKey: testKey, ID: "1"}
+	camp := Binding{APIBaseURL: api.URL, APIKey: testKey, CampaignID: "1"}
 	for range BreakerThreshold {
 		c.Pause(context.Background(), camp)
 	}
@@ -240,7 +238,7 @@ func TestKeyIsNotSentToARedirectTarget(t *testing.T) {
 		http.Redirect(w, r, elsewhere.URL+"/steal", http.StatusTemporaryRedirect)
 	}))
 	defer api.Close()
-	_, err := New(5*time.Second).Pause(context.Background(), Campaign{APIBaseURL: api.URL, APIKey: testKey, ID: "1"})
+	_, err := New(5*time.Second).Pause(context.Background(), Binding{APIBaseURL: api.URL, APIKey: testKey, CampaignID: "1"})
 	if err == nil {
 		t.Fatal("a redirect is not a success")
 	}
@@ -250,7 +248,7 @@ func TestKeyIsNotSentToARedirectTarget(t *testing.T) {
 }
 
 func TestMissingBindingIsNotRetryable(t *testing.T) {
-	_, err := New(time.Second).Pause(context.Background(), Campaign{APIBaseURL: "http://127.0.0.1:1", ID: "1"})
+	_, err := New(time.Second).Pause(context.Background(), Binding{APIBaseURL: "http://127.0.0.1:1", CampaignID: "1"})
 	var apiErr *Error
 	if !errors.As(err, &apiErr) || apiErr.Retryable() {
 		t.Fatalf("err = %v, want a final error", err)

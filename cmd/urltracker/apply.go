@@ -19,6 +19,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/internal/jsonenc"
 )
 
 // offersFile is the format of `urltracker apply` and `urltracker export`:
@@ -99,19 +100,14 @@ func adminFlags(fs *flag.FlagSet, getenv func(string) string, stdout, stderr io.
 
 func applyCmd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, applyUsage) }
 	var files stringList
 	fs.Var(&files, "f", "")
 	dryRun := fs.Bool("dry-run", false, "")
 	prune := fs.Bool("prune", false, "")
 	updateSecrets := fs.Bool("update-secrets", false, "")
 	client := adminFlags(fs, getenv, stdout, stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitWith(ctlExitUsage, err)
+	if err := parseFlags(fs, args, applyUsage, stdout, stderr); err != nil {
+		return err
 	}
 	if len(files) == 0 || fs.NArg() > 0 {
 		fmt.Fprint(stderr, applyUsage)
@@ -139,14 +135,9 @@ func applyCmd(ctx context.Context, args []string, getenv func(string) string, st
 
 func exportCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, exportUsage) }
 	client := adminFlags(fs, getenv, stdout, stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitWith(ctlExitUsage, err)
+	if err := parseFlags(fs, args, exportUsage, stdout, stderr); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprint(stderr, exportUsage)
@@ -295,7 +286,7 @@ func lineOf(data []byte, path string) int {
 // jsonMap turns a decoded YAML value into what the same JSON decodes to, so
 // that it compares with API answers (numbers as float64).
 func jsonMap(v map[string]any) (map[string]any, error) {
-	b, err := json.Marshal(v)
+	b, err := jsonenc.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
@@ -335,7 +326,7 @@ func specOf(o existingOffer) offerSpec {
 	var full struct {
 		urltracker.Offer
 	}
-	b, _ := json.Marshal(o.JSON)
+	b, _ := jsonenc.Marshal(o.JSON)
 	_ = json.Unmarshal(b, &full)
 	enabled := full.Enabled
 	spec := offerSpec{

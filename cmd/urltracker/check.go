@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/urltracker/urltracker/config"
+	"github.com/urltracker/urltracker/internal/jsonenc"
 	"github.com/urltracker/urltracker/store"
 )
 
@@ -25,25 +25,14 @@ type checkResult struct {
 // preflight runs `urltracker check`: it answers whether `serve` would start
 // here and now, changing nothing and signalling no process. Exit 0 when
 // every check passes, 78 otherwise.
-func preflight(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	asJSON := false
-	for _, a := range args {
-		switch a {
-		case "--json", "-json":
-			asJSON = true
-		default:
-			return exitWith(2, fmt.Errorf("check: unknown flag %q (only --json)", a))
-		}
-	}
+func preflight(ctx context.Context, asJSON bool, getenv func(string) string, stdout io.Writer) error {
 	results := runChecks(ctx, getenv)
 	ok := true
 	for _, r := range results {
 		ok = ok && r.OK
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(map[string]any{"ok": ok, "checks": results})
+		_ = jsonenc.EncodeIndent(stdout, map[string]any{"ok": ok, "checks": results})
 	} else {
 		for _, r := range results {
 			mark := "✓"

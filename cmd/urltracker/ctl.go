@@ -15,6 +15,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/urltracker/urltracker/internal/jsonenc"
 )
 
 // Exit codes of `urltracker ctl`, for scripts.
@@ -64,14 +66,9 @@ var errFailureFound = errors.New("failure found")
 
 func ctlCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ctl", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, ctlUsage) }
 	client := adminFlags(fs, getenv, stdout, stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitWith(ctlExitUsage, err)
+	if err := parseFlags(fs, args, ctlUsage, stdout, stderr); err != nil {
+		return err
 	}
 	usageErr := func(format string, a ...any) error {
 		fmt.Fprint(stderr, ctlUsage)
@@ -199,7 +196,7 @@ func (c *ctl) call(ctx context.Context, method, path string, v any) ([]byte, err
 func (c *ctl) send(ctx context.Context, method, path string, body, v any) ([]byte, error) {
 	var reqBody io.Reader
 	if body != nil {
-		b, err := json.Marshal(body)
+		b, err := jsonenc.Marshal(body)
 		if err != nil {
 			return nil, err
 		}
@@ -583,7 +580,7 @@ func (c *ctl) tailOffer(ctx context.Context, o ctlStatusOffer, seenCheck, seenAc
 			continue
 		}
 		if c.asJSON {
-			line, _ := json.Marshal(map[string]any{"type": "check", "offer_id": o.ID, "check": ch})
+			line, _ := jsonenc.Marshal(map[string]any{"type": "check", "offer_id": o.ID, "check": ch})
 			fmt.Fprintln(c.stdout, string(line))
 		} else {
 			fmt.Fprintf(c.stdout, "%s  check   offer %d %q: %s in %dms → %s\n", ch.StartedAt.Local().Format(time.TimeOnly), o.ID, o.Name, ch.Verdict, ch.DurationMS, ch.FinalURL)
@@ -599,7 +596,7 @@ func (c *ctl) tailOffer(ctx context.Context, o ctlStatusOffer, seenCheck, seenAc
 			continue
 		}
 		if c.asJSON {
-			line, _ := json.Marshal(map[string]any{"type": "action", "offer_id": o.ID, "action": a})
+			line, _ := jsonenc.Marshal(map[string]any{"type": "action", "offer_id": o.ID, "action": a})
 			fmt.Fprintln(c.stdout, string(line))
 		} else {
 			fmt.Fprintf(c.stdout, "%s  action  offer %d %q: %s %s %s\n", a.At.Local().Format(time.TimeOnly), o.ID, o.Name, a.Kind, a.Outcome, a.Error)

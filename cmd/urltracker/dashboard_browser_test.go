@@ -18,6 +18,8 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/urltracker/urltracker/internal/testutil"
+	"github.com/urltracker/urltracker/internal/trackierfake"
+	"github.com/urltracker/urltracker/trackier"
 )
 
 // chromiumPath finds Debian's Chromium. Without it the browser tests skip,
@@ -231,7 +233,9 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// 6. Bind the offer to a Trackier campaign through the edit form, then
 	// test the connection from the offer page.
-	api := newFakeTrackier(t)
+	api := trackierfake.New(t)
+	api.AddKey(testAPIKey)
+	api.AddCampaign(trackier.Campaign{ID: "cmp-77", Name: "Browser campaign"})
 	_, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`a[href$="/edit"]`)))
 	must("open the edit form", err)
 	must("bind the campaign", chromedp.Do(ctx,
@@ -245,7 +249,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("trackier-test-result").textContent.startsWith("Connection works")`,
 		chromedp.WithPollingTimeout(30*time.Second)))
 	must("wait for the connection test", err)
-	if calls := api.Calls(); len(calls) != 1 || calls[0].APIKey != testAPIKey {
+	if calls := api.Requests(); len(calls) != 1 || calls[0].APIKey != testAPIKey {
 		t.Errorf("Trackier API calls: %+v", calls)
 	}
 	if body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body"))); strings.Contains(body, testAPIKey) {

@@ -99,11 +99,11 @@ func TestDashboardShowsActionsAndTestsTheTrackierConnection(t *testing.T) {
 		t.Fatalf("test connection without CSRF token: status %d, %d API calls made", status, len(api.Calls())-calls)
 	}
 	var ans struct {
-		Success  bool  `json:"success"`
-		KeyValid *bool `json:"key_valid"`
+		KeyValid *bool  `json:"key_valid"`
+		Advice   string `json:"advice"`
 	}
 	status, out := c.post(page+"/trackier-test", url.Values{"csrf": {c.csrf(page)}})
-	if err := json.Unmarshal([]byte(out), &ans); status != http.StatusOK || err != nil || !ans.Success || ans.KeyValid == nil || !*ans.KeyValid {
+	if err := json.Unmarshal([]byte(out), &ans); status != http.StatusOK || err != nil || ans.KeyValid == nil || !*ans.KeyValid || ans.Advice == "" {
 		t.Fatalf("test connection: status %d, %s", status, out)
 	}
 	if got := api.Calls()[len(api.Calls())-1]; got.Method != http.MethodGet || got.APIKey != testAPIKey || !strings.HasSuffix(got.Path, "/cmp-77") {

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -22,12 +23,25 @@ func main() {
 	err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		// One JSON line like every other log line, so that supervisors'
-		// log collectors parse the reason a start failed.
 		code := exitCode(err)
-		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error(err.Error(), "exit_code", code)
+		if code != 2 && isService(os.Args) {
+			// One JSON line like every other log line, so that supervisors'
+			// log collectors parse the reason a start failed.
+			slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error(err.Error(), "exit_code", code)
+		} else {
+			fmt.Fprintln(os.Stderr, "urltracker:", err)
+		}
 		os.Exit(code)
 	}
+}
+
+// isService tells whether args run a service command (serve, migrate).
+func isService(args []string) bool {
+	if len(args) < 2 {
+		return false
+	}
+	cmd, ok := lookup(args[1])
+	return ok && cmd.service
 }
 
 // ExitConfig is the exit code meaning "do not restart me": invalid

@@ -26,7 +26,7 @@ import (
 	"github.com/urltracker/urltracker/trackier"
 )
 
-func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logger) error {
+func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if !cfg.GoMemLimitSet {
 		debug.SetMemoryLimit(cfg.MemoryLimit)
 	}
@@ -91,7 +91,7 @@ func serve(ctx context.Context, cfg config.Config, _ []string, logger *slog.Logg
 	var draining atomic.Bool
 	srv := &http.Server{
 		Handler: server.NewServer(server.Deps{
-			DB: db, Intake: intake, Runner: runner, Tracer: trc, Trackier: api, Logger: logger,
+			DB: db, Intake: intake, Queue: queue, Runner: runner, Tracer: trc, Trackier: api, Logger: logger,
 			AdminToken: adminToken, PublicURL: cfg.PublicURL, Instance: cfg.Instance,
 			Now: time.Now, Draining: &draining, Metrics: mtr,
 		}),

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,23 +11,35 @@ import (
 
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/config"
+	"github.com/urltracker/urltracker/internal/jsonenc"
 	"github.com/urltracker/urltracker/tracer"
 )
 
+const traceUsage = `usage: urltracker trace [--json] [--expected-host HOST] URL
+
+Follows URL's redirect chain as a check does (same tracer, same limits and
+address guard, configured by the URLTRACKER_* variables) and prints every hop
+and the verdict. Flags may also follow the URL.
+
+flags:
+  --json                 print the Check as JSON
+  --expected-host HOST   judge the landing host against HOST
+
+exit codes: 0 healthy, 1 any other verdict, 2 usage.
+`
+
 // traceCmd follows one URL and prints its chain: exit 0 when healthy, 1
 // otherwise, 2 on usage errors.
-func traceCmd(ctx context.Context, cfg config.Config, args []string, stdout, stderr io.Writer) error {
+func traceCmd(ctx context.Context, p cmdEnv, args []string) error {
 	fs := flag.NewFlagSet("trace", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "print the Check as JSON")
-	expected := fs.String("expected-host", "", "judge the landing host against this host")
-	fs.Usage = func() { fmt.Fprintln(stderr, "usage: urltracker trace [--json] [--expected-host HOST] URL") }
+	asJSON := fs.Bool("json", false, "")
+	expected := fs.String("expected-host", "", "")
 	// Accept flags after the URL too: `urltracker trace URL --json`.
 	var positional []string
 	rest := args
 	for len(rest) > 0 {
-		if err := fs.Parse(rest); err != nil {
-			return exitWith(2, err)
+		if err := parseFlags(fs, rest, traceUsage, p.stdout, p.stderr); err != nil {
+			return err
 		}
 		if fs.NArg() == 0 {
 			break
@@ -37,24 +48,25 @@ func traceCmd(ctx context.Context, cfg config.Config, args []string, stdout, std
 		rest = fs.Args()[1:]
 	}
 	if len(positional) != 1 {
-		fs.Usage()
-		return exitWith(2, errors.New("trace needs exactly one URL"))
+		return usageError(p.stderr, traceUsage, errors.New("trace needs exactly one URL"))
 	}
 	target := positional[0]
 	if u, err := url.Parse(target); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return exitWith(2, fmt.Errorf("%q is not an absolute http(s) URL", target))
+		return usageError(p.stderr, traceUsage, fmt.Errorf("%q is not an absolute http(s) URL", target))
+	}
+	cfg, err := loadConfig(p)
+	if err != nil {
+		return err
 	}
 	trc := tracer.New(tracerConfig(cfg))
 	defer trc.CloseIdleConnections()
 	check := trc.Trace(ctx, tracer.Request{URL: target, ExpectedHost: *expected})
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(check); err != nil {
+		if err := jsonenc.EncodeIndent(p.stdout, check); err != nil {
 			return err
 		}
 	} else {
-		printCheck(stdout, check)
+		printCheck(p.stdout, check)
 	}
 	if check.Verdict != urltracker.VerdictHealthy {
 		return exitWith(1, fmt.Errorf("verdict %s", check.Verdict))

@@ -45,16 +45,21 @@
     setInterval(() => refresh(el), interval);
   });
 
-  // The Trackier connection test answers JSON; say what it means.
+  // The Trackier connection test answers JSON; its advice says what works
+  // or what to fix, and the flags say which part failed.
   function describeTest(res, ans) {
     if (!ans) {
       return "The test could not run (HTTP " + res.status + "). Reload the page and try again.";
     }
-    if (ans.success) {
-      return "Connection works: the API key is accepted and the campaign exists (" + ans.duration_ms + " ms).";
+    if (!ans.advice) {
+      return "The test could not run: " + (ans.error || "HTTP " + res.status);
     }
-    const status = ans.status_code ? " (HTTP " + ans.status_code + ")" : "";
-    return "Connection failed" + status + ": " + (ans.error || "no details");
+    const part = (name, v, ok, bad) => (v === true ? name + " " + ok : v === false ? name + " " + bad : name + " unknown");
+    return ans.advice + " (" + [
+      part("key", ans.key_valid, "valid", "refused"),
+      part("IP", ans.ip_whitelisted, "whitelisted", "not whitelisted"),
+      part("campaign", ans.campaign_found, ans.campaign_status || "found", "not found"),
+    ].join(", ") + ")";
   }
 
   document.querySelectorAll("[data-trackier-test]").forEach((button) => {

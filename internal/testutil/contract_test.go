@@ -13,9 +13,13 @@ type failures struct {
 	msgs []string
 }
 
-func (f *failures) Helper()                       {}
-func (f *failures) Errorf(format string, a ...any) { f.msgs = append(f.msgs, fmt.Sprintf(format, a...)) }
-func (f *failures) Fatalf(format string, a ...any) { f.msgs = append(f.msgs, fmt.Sprintf(format, a...)) }
+func (f *failures) Helper() {}
+func (f *failures) Errorf(format string, a ...any) {
+	f.msgs = append(f.msgs, fmt.Sprintf(format, a...))
+}
+func (f *failures) Fatalf(format string, a ...any) {
+	f.msgs = append(f.msgs, fmt.Sprintf(format, a...))
+}
 
 // TestContractCatchesDrift shows that an answer which changed without the
 // document is reported: a renamed field, an added field, a wrong type, an
