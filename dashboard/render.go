@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/alert"
 )
 
 // page is what every page's layout needs; page data structs embed it.
@@ -24,6 +25,9 @@ type page struct {
 	Error    string
 	// RefreshMS is how often the page's live parts are fetched again.
 	RefreshMS int64
+	// AutomationOff is true while the kill switch is off: every page of a
+	// signed-in admin says so in its header.
+	AutomationOff bool
 }
 
 func (p *page) basePage() *page { return p }
@@ -74,8 +78,11 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
-	"inc":     func(i int) int { return i + 1 },
-	"isotime": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	// secretURL shows a URL whose path or query is a credential, such as a
+	// Slack incoming webhook's, by its scheme and host alone.
+	"secretURL": alert.RedactURL,
+	"inc":       func(i int) int { return i + 1 },
+	"isotime":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"verdictClass": func(v urltracker.Verdict) string {
 		switch v {
 		case urltracker.VerdictHealthy:
@@ -132,6 +139,15 @@ func (h *handlers) render(w http.ResponseWriter, r *http.Request, status int, na
 		return
 	}
 	p.CSRF, p.Instance, p.RefreshMS = csrf, h.d.Instance, liveRefresh.Milliseconds()
+	if p.LoggedIn {
+		// Cached for at most 250 ms by the store: no query per page.
+		on, err := h.d.DB.KillSwitch(r.Context())
+		if err != nil {
+			h.storageError(w, r, err)
+			return
+		}
+		p.AutomationOff = !on
+	}
 	if p.Notice == "" {
 		p.Notice = notices[r.URL.Query().Get("done")]
 	}

@@ -1,0 +1,57 @@
+package dashboard_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// The alert URL's path is its credential (Slack's is): the offer page shows
+// its host only.
+func TestOfferPageShowsOnlyTheAlertURLsHost(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.login()
+	path := b.createOffer(url.Values{"name": {"Alerts"}, "url": {"https://track.example/c"},
+		"policy.alert_url": {"https://hooks.slack.example/services/T000/B000/XyZsecretPart"}})
+	body := b.get(path).Body
+	mustContain(t, "offer page", body, "alerts <code>https://hooks.slack.example/…</code>")
+	mustNotContain(t, "offer page", body, "XyZsecretPart", "/services/T000")
+}
+
+// An offer bound to no campaign has no campaign to call active.
+func TestNoCampaignBadgeWithoutACampaign(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.login()
+	unbound := newOffer(t, e.DB, "Unbound", "https://track.example/u")
+	body := b.get(fmt.Sprintf("/offers/%d", unbound.ID)).Body
+	mustContain(t, "unbound offer page", body, "no Trackier campaign bound")
+	mustNotContain(t, "unbound offer page", body, `campaign <span class="badge ok">active</span>`)
+
+	bound := b.createOffer(url.Values{"name": {"Bound"}, "url": {"https://track.example/b"},
+		"trackier.campaign_id": {"cmp-1"}, "trackier.api_key": {"key-0123456789"}})
+	mustContain(t, "bound offer page", b.get(bound).Body, `campaign <span class="badge ok">active</span>`)
+}
+
+// While automation is off, every page says so in red, in its header.
+func TestAutomationOffBannerOnEveryPage(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.login()
+	rec := newOffer(t, e.DB, "Shoes", "https://track.example/s")
+	pages := []string{"/", "/offers", fmt.Sprintf("/offers/%d", rec.ID), fmt.Sprintf("/offers/%d/edit", rec.ID), "/offers/new", "/trace"}
+	for _, p := range pages {
+		mustNotContain(t, p+" with automation on", b.get(p).Body, `id="automation-off"`)
+	}
+	if _, err := e.DB.SetKillSwitch(context.Background(), false, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pages {
+		body := b.get(p).Body
+		header, _, _ := strings.Cut(body, "</header>")
+		mustContain(t, p+" header with automation off", header, `class="alarm" role="alert" id="automation-off"`, "Automation is off")
+	}
+}
