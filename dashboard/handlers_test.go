@@ -424,7 +424,7 @@ func TestOverviewFigures(t *testing.T) {
 	mustNotContain(t, "live part", body, "<html", "<nav")
 	mustContain(t, "overview", body, `id="stat-offers">1<`, `id="stat-webhooks">1<`, `id="stat-checks">2<`, `id="stat-rate">50.0 %<`,
 		"dash-test", `class="badge warn">loop<`, `class="badge ok">healthy<`)
-	mustContain(t, "offers live part", b.get("/live/offers").Body, `<td>1</td>`, `class="badge warn">loop<`)
+	mustContain(t, "offers live part", b.get("/live/offers").Body, `<td data-label="Webhooks, last hour">1</td>`, `class="badge warn">loop<`)
 	mustContain(t, "offer live part", b.get(fmt.Sprintf("/live/offers/%d", rec.ID)).Body, "<code>c1</code>", "debounced", "2 in all")
 }
 
