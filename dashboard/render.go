@@ -95,12 +95,8 @@ var funcs = template.FuncMap{
 			return "badge warn"
 		}
 	},
-	"verdictLabel": func(v urltracker.Verdict) string {
-		if v == "" {
-			return "not checked"
-		}
-		return strings.ReplaceAll(string(v), "_", " ")
-	},
+	"verdictLabel": verdictLabel,
+	"plural":       plural,
 	"outcomeClass": func(o urltracker.ActionOutcome) string {
 		switch o {
 		case urltracker.ActionSucceeded:
@@ -128,6 +124,22 @@ var funcs = template.FuncMap{
 		sort.Slice(kv, func(i, j int) bool { return kv[i][0] < kv[j][0] })
 		return kv
 	},
+}
+
+// verdictLabel names a verdict for people.
+func verdictLabel(v urltracker.Verdict) string {
+	if v == "" {
+		return "not checked"
+	}
+	return strings.ReplaceAll(string(v), "_", " ")
+}
+
+// plural is "1 hop", "2 hops", "0 hops".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // render writes a whole page.
