@@ -6,6 +6,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/urltracker/urltracker"
 )
 
 // The alert URL's path is its credential (Slack's is): the offer page shows
@@ -54,4 +57,21 @@ func TestAutomationOffBannerOnEveryPage(t *testing.T) {
 		header, _, _ := strings.Cut(body, "</header>")
 		mustContain(t, p+" header with automation off", header, `class="alarm" role="alert" id="automation-off"`, "Automation is off")
 	}
+}
+
+// Times read as "3 min ago", with the absolute time on hover.
+func TestTimesAreRelativeWithTheAbsoluteTimeOnHover(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.login()
+	rec := newOffer(t, e.DB, "Shoes", "https://track.example/s")
+	started := e.Clock.Now().Add(-3*time.Minute - 10*time.Second).UTC().Truncate(time.Second)
+	c := urltracker.Check{OfferID: rec.ID, StartedAt: started, Verdict: urltracker.VerdictHealthy, Chain: []urltracker.Hop{}}
+	if err := e.DB.SaveCheck(context.Background(), &c); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf(`<time datetime="%s" title="%s">3 min ago</time>`, started.Format(time.RFC3339), started.Format("2006-01-02 15:04:05 UTC"))
+	mustContain(t, "overview", b.get("/").Body, want)
+	mustContain(t, "offer page", b.get(fmt.Sprintf("/offers/%d", rec.ID)).Body, want)
+	mustContain(t, "offers live part", b.get("/live/offers").Body, want)
 }

@@ -25,6 +25,8 @@ type page struct {
 	Error    string
 	// RefreshMS is how often the page's live parts are fetched again.
 	RefreshMS int64
+	// Now is when the page is drawn; times are shown relative to it.
+	Now time.Time
 	// AutomationOff is true while the kill switch is off: every page of a
 	// signed-in admin says so in its header.
 	AutomationOff bool
@@ -66,23 +68,17 @@ func parseTemplates() map[string]*template.Template {
 }
 
 var funcs = template.FuncMap{
-	"time": func(t time.Time) string {
-		if t.IsZero() {
-			return "never"
-		}
-		return t.UTC().Format("2006-01-02 15:04:05 UTC")
-	},
-	"timep": func(t *time.Time) string {
+	"when": when,
+	"whenp": func(t *time.Time, now time.Time) moment {
 		if t == nil {
-			return "never"
+			return moment{Never: true}
 		}
-		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+		return when(*t, now)
 	},
 	// secretURL shows a URL whose path or query is a credential, such as a
 	// Slack incoming webhook's, by its scheme and host alone.
 	"secretURL": alert.RedactURL,
 	"inc":       func(i int) int { return i + 1 },
-	"isotime":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"verdictClass": func(v urltracker.Verdict) string {
 		switch v {
 		case urltracker.VerdictHealthy:
@@ -126,6 +122,48 @@ var funcs = template.FuncMap{
 	},
 }
 
+// moment is a time as pages show it: relative ("3 min ago"), with the
+// absolute time on hover. app.js puts the absolute time in the browser's
+// time zone and keeps the relative one current.
+type moment struct {
+	ISO, Absolute, Relative string
+	Never                   bool
+}
+
+func when(t, now time.Time) moment {
+	if t.IsZero() {
+		return moment{Never: true}
+	}
+	return moment{ISO: t.UTC().Format(time.RFC3339), Absolute: t.UTC().Format("2006-01-02 15:04:05 UTC"), Relative: relative(t, now)}
+}
+
+// relative says how long before (or after) now t is, in the largest whole
+// unit; app.js's relative() is the same function.
+func relative(t, now time.Time) string {
+	d := now.Sub(t)
+	future := d < 0
+	if future {
+		d = -d
+	}
+	var s string
+	switch {
+	case d < 5*time.Second:
+		return "just now"
+	case d < time.Minute:
+		s = fmt.Sprintf("%d s", int(d.Seconds()))
+	case d < time.Hour:
+		s = fmt.Sprintf("%d min", int(d.Minutes()))
+	case d < 48*time.Hour:
+		s = fmt.Sprintf("%d h", int(d.Hours()))
+	default:
+		s = fmt.Sprintf("%d days", int(d.Hours()/24))
+	}
+	if future {
+		return "in " + s
+	}
+	return s + " ago"
+}
+
 // verdictLabel names a verdict for people.
 func verdictLabel(v urltracker.Verdict) string {
 	if v == "" {
@@ -150,7 +188,7 @@ func (h *handlers) render(w http.ResponseWriter, r *http.Request, status int, na
 		h.storageError(w, r, err)
 		return
 	}
-	p.CSRF, p.Instance, p.RefreshMS = csrf, h.d.Instance, liveRefresh.Milliseconds()
+	p.CSRF, p.Instance, p.RefreshMS, p.Now = csrf, h.d.Instance, liveRefresh.Milliseconds(), h.d.Now()
 	if p.LoggedIn {
 		// Cached for at most 250 ms by the store: no query per page.
 		on, err := h.d.DB.KillSwitch(r.Context())
@@ -167,7 +205,8 @@ func (h *handlers) render(w http.ResponseWriter, r *http.Request, status int, na
 }
 
 // renderLive writes one live part of a page, for the page's script.
-func (h *handlers) renderLive(w http.ResponseWriter, name, block string, data any) {
+func (h *handlers) renderLive(w http.ResponseWriter, name, block string, data pageData) {
+	data.basePage().Now = h.d.Now()
 	h.execute(w, http.StatusOK, name, block, data)
 }
 

@@ -41,7 +41,8 @@ const overflowJS = `(() => {
 // TestEveryPageFitsAPhone opens every dashboard page at 390 px, with tables
 // full of long values, and measures that nothing needs a sideways scroll.
 func TestEveryPageFitsAPhone(t *testing.T) {
-	ctx := browserTab(t, 3*time.Minute)
+	// A browser in India, to see times in the browser's time zone.
+	ctx := browserTab(t, 3*time.Minute, chromedp.Env("TZ=Asia/Kolkata"))
 	site, api, recv := newOfferSite(t), newFakeTrackier(t), newAlertReceiver(t)
 	a := startApp(t, actionEnv(t))
 	long := strings.Repeat("very-long-segment-", 6)
@@ -78,5 +79,19 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 	for _, path := range []string{"/", "/offers", "/offers/" + id, "/offers/" + id + "/edit", "/offers/new",
 		"/offers/" + id + "/delete", "/kill-switch?enabled=false", "/trace?url=" + url.QueryEscape(site.URL())} {
 		check(path)
+	}
+
+	// Times read relative to now, with the absolute time in the browser's
+	// time zone on hover.
+	check("/offers/" + id)
+	times, err := chromedp.Run(ctx, chromedp.Evaluate[[][2]string](`Array.from(document.querySelectorAll("time"), t => [t.textContent, t.title])`))
+	must("read the times", err)
+	if len(times) == 0 {
+		t.Fatal("the offer page shows no times")
+	}
+	for _, tm := range times {
+		if !strings.HasSuffix(tm[0], " ago") && tm[0] != "just now" || !strings.Contains(tm[1], "GMT+5:30") {
+			t.Errorf("time %q with title %q: want it relative, with the time in the browser's zone (GMT+5:30) on hover", tm[0], tm[1])
+		}
 	}
 }
