@@ -75,3 +75,28 @@ func TestTimesAreRelativeWithTheAbsoluteTimeOnHover(t *testing.T) {
 	mustContain(t, "offer page", b.get(fmt.Sprintf("/offers/%d", rec.ID)).Body, want)
 	mustContain(t, "offers live part", b.get("/live/offers").Body, want)
 }
+
+// Counts agree with their nouns, a policy reads as a sentence, and a
+// field's error and its hint are two paragraphs.
+func TestWording(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.login()
+	path := b.createOffer(url.Values{"name": {"Words"}, "url": {"https://track.example/w"},
+		"trackier.campaign_id": {"cmp-1"}, "trackier.api_key": {"key-0123456789"}, "policy.pause_after_failures": {"1"}})
+	var id int64
+	fmt.Sscanf(path, "/offers/%d", &id)
+	c := urltracker.Check{OfferID: id, StartedAt: e.Clock.Now(), Verdict: urltracker.VerdictBroken,
+		Chain: []urltracker.Hop{{URL: "https://track.example/w", Status: 500, RedirectType: urltracker.RedirectFinal}}}
+	if err := e.DB.SaveCheck(context.Background(), &c); err != nil {
+		t.Fatal(err)
+	}
+	body := b.get(path).Body
+	mustContain(t, "offer page", body, "1 hop ·", "0 ms, 1 hop<", "pauses the campaign after 1 failed check in a row, never resumes it",
+		"in a row: 0 failed checks, 0 healthy checks")
+	mustNotContain(t, "offer page", body, "1 hops", "1 failed checks", "(0 = never)")
+
+	form := b.post("/offers/new", url.Values{"update_interval_seconds": {"60"}}, "/offers/new").Body
+	mustContain(t, "form", form, `<p class="field-error" id="f-name-err"><strong>required</strong></p>`,
+		`aria-describedby="f-url-err f-url-msg"`, `<p class="hint" id="f-url-msg">The offer link`)
+}
