@@ -1,12 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/internal/jsonenc"
@@ -40,13 +42,26 @@ func writeFieldErrors(w http.ResponseWriter, fe urltracker.FieldErrors) {
 }
 
 // decodeJSON reads a JSON object body of at most maxJSONBody bytes into v. It
-// writes the error answer itself and returns false on failure.
+// writes the error answer itself and returns false on failure. A field v
+// does not have is refused, not ignored: "interval" for
+// "update_interval_seconds" would otherwise be silently dropped.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	body, ok := readBody(w, r, maxJSONBody)
 	if !ok {
 		return false
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("more than one JSON value")
+	}
+	if err != nil {
+		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			// encoding/json has no error type for this one.
+			writeError(w, http.StatusBadRequest, "unknown field "+field+" in the request body: see README.md for the fields of this endpoint")
+			return false
+		}
 		writeError(w, http.StatusBadRequest, "malformed JSON body: "+jsonErrorText(err))
 		return false
 	}
@@ -76,6 +91,10 @@ func jsonErrorText(err error) string {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
+	case errors.Is(err, io.EOF):
+		return "the body is empty: send a JSON object"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON ends early"
 	case errors.As(err, &syntax):
 		return fmt.Sprintf("%s at byte %d", syntax.Error(), syntax.Offset)
 	case errors.As(err, &typ):
