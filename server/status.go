@@ -52,7 +52,7 @@ func handleStatus(d Deps) http.Handler {
 }
 
 func buildStatus(ctx context.Context, d Deps, withOffers bool) (statusAnswer, error) {
-	ans := statusAnswer{Instance: d.Instance, Version: urltracker.Version}
+	ans := statusAnswer{Instance: d.Instance, Version: urltracker.BuildVersion()}
 	var err error
 	if ans.Enabled, err = d.DB.KillSwitch(ctx); err != nil {
 		return ans, err

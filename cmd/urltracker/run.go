@@ -234,7 +234,7 @@ func versionCmd(_ context.Context, p cmdEnv, args []string) error {
 	if err := noArgs(flag.NewFlagSet("version", flag.ContinueOnError), args, versionUsage, p); err != nil {
 		return err
 	}
-	fmt.Fprintln(p.stdout, "urltracker", urltracker.Version)
+	fmt.Fprintln(p.stdout, "urltracker", urltracker.BuildVersion())
 	return nil
 }
 
