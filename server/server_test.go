@@ -1,0 +1,108 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/urltracker/urltracker/jobs"
+	"github.com/urltracker/urltracker/metrics"
+	"github.com/urltracker/urltracker/store"
+	"github.com/urltracker/urltracker/tracer"
+	"github.com/urltracker/urltracker/trackier"
+)
+
+const testToken = "server-test-admin-token-0123456789"
+
+// testServer is NewServer over a migrated SQLite database of the test's
+// own, served on loopback.
+type testServer struct {
+	*httptest.Server
+	DB *store.DB
+}
+
+func newTestServer(t *testing.T) *testServer {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "server.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	trc := tracer.New(tracer.Config{Timeout: 5 * time.Second, HopTimeout: 2 * time.Second})
+	runner := &jobs.Runner{DB: db, Tracer: trc, Logger: logger}
+	queue, err := jobs.NewQueue(db, runner, jobs.Options{CheckConcurrency: 1, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	intake := jobs.NewIntake(db, queue, logger, time.Now)
+	t.Cleanup(intake.Close)
+	srv := httptest.NewServer(NewServer(Deps{DB: db, Intake: intake, Queue: queue, Runner: runner, Tracer: trc,
+		Trackier: trackier.New(2 * time.Second), Logger: logger, AdminToken: testToken, PublicURL: "http://push.example",
+		Instance: "server-test", Now: time.Now, Draining: new(atomic.Bool), Metrics: metrics.New(db, logger)}))
+	t.Cleanup(srv.Close)
+	return &testServer{Server: srv, DB: db}
+}
+
+// do sends a request, with the admin token when admin is set, and returns
+// the status, the headers and the decoded JSON error answer.
+func (s *testServer) do(t *testing.T, method, path, body string, admin bool) (int, http.Header, errorBody) {
+	t.Helper()
+	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if admin {
+		req.Header.Set("Authorization", "Bearer "+testToken)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var e errorBody
+	if resp.StatusCode >= 400 && method != http.MethodHead {
+		if err := json.Unmarshal(raw, &e); err != nil || e.Success || e.Error == "" {
+			t.Errorf("%s %s: status %d answered %q, want the JSON error shape", method, path, resp.StatusCode, raw)
+		}
+	}
+	return resp.StatusCode, resp.Header, e
+}
+
+func TestWrongMethodIs405WithAllow(t *testing.T) {
+	s := newTestServer(t)
+	tests := []struct {
+		method, path string
+		allow        string
+	}{
+		{"PUT", "/api/offers", "GET, HEAD, POST"},
+		{"DELETE", "/api/trackier-status", "GET, HEAD"},
+		{"GET", "/api/trackier-emergency-toggle", "POST"},
+		{"PUT", "/api/offers/1", "GET, HEAD, PATCH, DELETE"},
+		{"DELETE", "/api/trackier-webhook", "GET, HEAD, POST"},
+		{"GET", "/api/offers/1/trackier-test", "POST"},
+	}
+	for _, tt := range tests {
+		status, header, e := s.do(t, tt.method, tt.path, "", true)
+		if status != http.StatusMethodNotAllowed || header.Get("Allow") != tt.allow || !strings.Contains(e.Error, tt.method+" is not allowed") {
+			t.Errorf("%s %s: %d, Allow %q, %q; want 405 with Allow %q", tt.method, tt.path, status, header.Get("Allow"), e.Error, tt.allow)
+		}
+	}
+	if status, header, e := s.do(t, "GET", "/api/no-such-thing", "", true); status != http.StatusNotFound || header.Get("Allow") != "" ||
+		!strings.Contains(e.Error, "no such endpoint") {
+		t.Errorf("unknown path: %d, Allow %q, %q; want 404", status, header.Get("Allow"), e.Error)
+	}
+}
