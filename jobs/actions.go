@@ -80,7 +80,7 @@ func (q *Queue) DecideActionsTx(ctx context.Context, tx *sql.Tx, offer urltracke
 	}
 	// A run cut by the kill switch, or refused by the address guard, says
 	// nothing about the link's health.
-	if !enabled || check.Verdict == urltracker.VerdictBlocked {
+	if !enabled || !check.Verdict.Counts() {
 		return nil
 	}
 	h, err := q.db.HealthForUpdateTx(ctx, tx, offer.ID)
