@@ -1,14 +1,19 @@
 package dashboard_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/dashboard"
 )
 
 // The alert URL's path is its credential (Slack's is): the offer page shows
@@ -99,4 +104,28 @@ func TestWording(t *testing.T) {
 	form := b.post("/offers/new", url.Values{"update_interval_seconds": {"60"}}, "/offers/new").Body
 	mustContain(t, "form", form, `<p class="field-error" id="f-name-err"><strong>required</strong></p>`,
 		`aria-describedby="f-url-err f-url-msg"`, `<p class="hint" id="f-url-msg">The offer link`)
+}
+
+// A live refresh the browser cut short (by leaving the page) is logged at
+// DEBUG, not as a storage ERROR.
+func TestCancelledPageIsNotLoggedAsAnError(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.login()
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	mux := http.NewServeMux()
+	dashboard.Register(mux, dashboard.Deps{DB: e.DB, Logger: logger, AdminToken: adminToken, Instance: "dash-test", Now: e.Clock.Now,
+		TrackierTest: http.NotFoundHandler()})
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequestWithContext(gone, http.MethodGet, "/live/overview", nil)
+	u, _ := url.Parse(e.URL)
+	for _, c := range b.hc.Jar.Cookies(u) {
+		req.AddCookie(c)
+	}
+	mux.ServeHTTP(httptest.NewRecorder(), req)
+	if !strings.Contains(logs.String(), `"level":"DEBUG","msg":"dashboard: storage"`) || strings.Contains(logs.String(), `"level":"ERROR"`) {
+		t.Errorf("logs of a cancelled live refresh:\n%s\nwant a DEBUG line and no ERROR", logs.String())
+	}
 }

@@ -2,9 +2,11 @@ package dashboard
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"html/template"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
@@ -234,8 +236,13 @@ func (h *handlers) renderError(w http.ResponseWriter, r *http.Request, status in
 }
 
 // storageError answers 503 when the database failed; the details go to the
-// log, not to the page.
+// log, not to the page. A request the browser gave up on (a live refresh cut
+// by navigation) is logged at DEBUG: it is not the service's failure.
 func (h *handlers) storageError(w http.ResponseWriter, r *http.Request, err error) {
-	h.d.Logger.Error("dashboard: storage", "path", r.URL.Path, "err", err)
+	level := slog.LevelError
+	if r.Context().Err() != nil {
+		level = slog.LevelDebug
+	}
+	h.d.Logger.Log(context.WithoutCancel(r.Context()), level, "dashboard: storage", "path", r.URL.Path, "err", err)
 	http.Error(w, "storage unavailable; try again in a moment", http.StatusServiceUnavailable)
 }

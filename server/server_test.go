@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -26,7 +27,8 @@ const testToken = "server-test-admin-token-0123456789"
 // own, served on loopback.
 type testServer struct {
 	*httptest.Server
-	DB *store.DB
+	DB   *store.DB
+	deps Deps
 }
 
 func newTestServer(t *testing.T) *testServer {
@@ -49,11 +51,12 @@ func newTestServer(t *testing.T) *testServer {
 	}
 	intake := jobs.NewIntake(db, queue, logger, time.Now)
 	t.Cleanup(intake.Close)
-	srv := httptest.NewServer(NewServer(Deps{DB: db, Intake: intake, Queue: queue, Runner: runner, Tracer: trc,
+	deps := Deps{DB: db, Intake: intake, Queue: queue, Runner: runner, Tracer: trc,
 		Trackier: trackier.New(2 * time.Second), Logger: logger, AdminToken: testToken, PublicURL: "http://push.example",
-		Instance: "server-test", Now: time.Now, Draining: new(atomic.Bool), Metrics: metrics.New(db, logger)}))
+		Instance: "server-test", Now: time.Now, Draining: new(atomic.Bool), Metrics: metrics.New(db, logger)}
+	srv := httptest.NewServer(NewServer(deps))
 	t.Cleanup(srv.Close)
-	return &testServer{Server: srv, DB: db}
+	return &testServer{Server: srv, DB: db, deps: deps}
 }
 
 // do sends a request, with the admin token when admin is set, and returns
@@ -104,5 +107,24 @@ func TestWrongMethodIs405WithAllow(t *testing.T) {
 	if status, header, e := s.do(t, "GET", "/api/no-such-thing", "", true); status != http.StatusNotFound || header.Get("Allow") != "" ||
 		!strings.Contains(e.Error, "no such endpoint") {
 		t.Errorf("unknown path: %d, Allow %q, %q; want 404", status, header.Get("Allow"), e.Error)
+	}
+}
+
+// A request the client gave up on is not the service's failure: no ERROR
+// line, however the storage call it was making ended.
+func TestCancelledRequestsAreNotLoggedAsErrors(t *testing.T) {
+	s := newTestServer(t)
+	var logs bytes.Buffer
+	h := NewServer(Deps{DB: s.DB, Intake: s.deps.Intake, Queue: s.deps.Queue, Runner: s.deps.Runner, Tracer: s.deps.Tracer,
+		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), AdminToken: testToken,
+		PublicURL: "http://push.example", Instance: "server-test", Now: time.Now, Draining: new(atomic.Bool), Metrics: s.deps.Metrics})
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, path := range []string{"/api/trackier-status", "/api/trackier-webhook?token=abc&click_id=1"} {
+		req := httptest.NewRequestWithContext(gone, http.MethodGet, path, nil)
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	if strings.Contains(logs.String(), `"level":"ERROR"`) || !strings.Contains(logs.String(), `"client_gone":true`) {
+		t.Errorf("logs of cancelled requests:\n%s\nwant DEBUG lines saying the client was gone, no ERROR", logs.String())
 	}
 }

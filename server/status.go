@@ -43,7 +43,7 @@ func handleStatus(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ans, err := buildStatus(r.Context(), d, isAdmin(r, d.AdminToken))
 		if err != nil {
-			d.Logger.Error("status: read figures", "err", err)
+			logFailure(d.Logger, r, "status: read figures", "err", err)
 			writeError(w, http.StatusServiceUnavailable, "storage unavailable, try again")
 			return
 		}
