@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/store"
@@ -126,5 +128,60 @@ func TestCancelledRequestsAreNotLoggedAsErrors(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), `"level":"ERROR"`) || !strings.Contains(logs.String(), `"client_gone":true`) {
 		t.Errorf("logs of cancelled requests:\n%s\nwant DEBUG lines saying the client was gone, no ERROR", logs.String())
+	}
+}
+
+// TestErrorPaths asks each kind of bad request of the API: every answer is
+// the JSON error shape, with the status and a message that says what to do.
+func TestErrorPaths(t *testing.T) {
+	s := newTestServer(t)
+	rec, err := s.DB.CreateOffer(context.Background(), urltracker.Offer{Name: "taken", URL: "https://offer.example/", UpdateIntervalSeconds: 60, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strconv.FormatInt(rec.ID, 10)
+	tests := []struct {
+		name, method, path, body string
+		admin                    bool
+		status                   int
+		inError                  string
+	}{
+		{"no admin token", "GET", "/api/offers", "", false, 401, "admin token required"},
+		{"id not a number", "GET", "/api/offers/abc", "", true, 400, "positive integer"},
+		{"unknown offer", "GET", "/api/offers/999999", "", true, 404, "not found"},
+		{"limit out of range", "GET", "/api/offers?limit=0", "", true, 400, "limit must be"},
+		{"empty body", "POST", "/api/offers", "", true, 400, "the body is empty"},
+		{"malformed JSON", "POST", "/api/offers", `{"name":`, true, 400, "malformed JSON"},
+		{"wrong type", "POST", "/api/offers", `{"name":5}`, true, 400, `field "name" must be string`},
+		{"unknown field", "POST", "/api/offers", `{"name":"x","url":"https://a.example/","interval":60}`, true, 400, `unknown field "interval"`},
+		{"invalid fields", "POST", "/api/offers", `{"name":"x"}`, true, 400, "url: required"},
+		{"body too large", "POST", "/api/offers", `{"name":"` + strings.Repeat("a", 70<<10) + `"}`, true, 413, "larger than 64 KiB"},
+		{"duplicate name", "POST", "/api/offers", `{"name":"taken","url":"https://a.example/"}`, true, 400, "already exists"},
+		{"patch unknown offer", "PATCH", "/api/offers/999999", `{"enabled":false}`, true, 404, "not found"},
+		{"delete unknown offer", "DELETE", "/api/offers/999999", "", true, 404, "not found"},
+		{"connection test unbound", "POST", "/api/offers/" + id + "/trackier-test", "", true, 409, "no Trackier binding"},
+		{"toggle without state", "POST", "/api/trackier-emergency-toggle", "", true, 400, "enabled must be"},
+		{"trace without URL", "POST", "/trace", `{}`, true, 400, "url"},
+		{"webhook without token", "GET", "/api/trackier-webhook?click_id=1", "", false, 400, "missing token"},
+		{"webhook unknown token", "GET", "/api/trackier-webhook?token=nope&click_id=1", "", false, 404, "unknown webhook token"},
+		{"trigger unknown offer", "POST", "/api/trackier-trigger/999999", "", true, 404, "not found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, _, e := s.do(t, tt.method, tt.path, tt.body, tt.admin)
+			if status != tt.status || !strings.Contains(e.Error, tt.inError) {
+				t.Errorf("%s %s: %d %q; want %d with %q", tt.method, tt.path, status, e.Error, tt.status, tt.inError)
+			}
+		})
+	}
+
+	// The database gone: 503 with the advice to retry, for reads and
+	// webhooks alike.
+	s.DB.Close()
+	for _, path := range []string{"/api/offers", "/api/trackier-webhook?token=" + rec.WebhookToken + "x&click_id=1"} {
+		status, _, e := s.do(t, "GET", path, "", true)
+		if status != http.StatusServiceUnavailable || !strings.Contains(e.Error, "try") && !strings.Contains(e.Error, "retry") {
+			t.Errorf("GET %s without a database: %d %q; want 503 asking to retry", path, status, e.Error)
+		}
 	}
 }

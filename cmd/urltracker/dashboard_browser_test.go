@@ -67,8 +67,9 @@ func browserTab(t *testing.T, timeout time.Duration, opts ...chromedp.ExecAlloca
 	return tab
 }
 
-// screenshots writes numbered full-page screenshots into a directory that
-// outlives the test, so that a person can look at them.
+// screenshots writes numbered full-page screenshots. They are kept in
+// URLTRACKER_SCREENSHOTS when it names a directory, for a person to look at;
+// otherwise they go to the test's temporary directory, removed afterwards.
 type screenshots struct {
 	t   *testing.T
 	ctx context.Context
@@ -117,9 +118,9 @@ func TestDashboardInBrowser(t *testing.T) {
 	a := startApp(t, env)
 	base := a.BaseURL
 
-	dir, err := os.MkdirTemp("", "urltracker-dashboard-")
-	if err != nil {
-		t.Fatal(err)
+	dir := os.Getenv("URLTRACKER_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
 	}
 	shots := &screenshots{t: t, ctx: ctx, dir: dir}
 	must := func(what string, err error) {
@@ -143,7 +144,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("without a session, /offers went to %s", loc)
 	}
 	shots.take("login")
-	_, err = chromedp.RunResponse(ctx, chromedp.SendKeys(chromedp.ID("f-token"), a.AdminToken+kb.Enter))
+	_, err := chromedp.RunResponse(ctx, chromedp.SendKeys(chromedp.ID("f-token"), a.AdminToken+kb.Enter))
 	must("sign in", err)
 	must("offers page", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`a[href="/offers/new"]`))))
 	shots.take("offers-empty")
