@@ -129,3 +129,17 @@ func TestCancelledPageIsNotLoggedAsAnError(t *testing.T) {
 		t.Errorf("logs of a cancelled live refresh:\n%s\nwant a DEBUG line and no ERROR", logs.String())
 	}
 }
+
+// Every page names its icon, and /favicon.ico answers too: no 404 and no
+// console error on every page.
+func TestFavicon(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	mustContain(t, "login page", b.get("/login").Body, `<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">`)
+	for _, path := range []string{"/assets/favicon.svg", "/favicon.ico"} {
+		p := b.get(path)
+		if p.Status != http.StatusOK || p.Header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(p.Body, "<svg") {
+			t.Errorf("GET %s: %d %s", path, p.Status, p.Header.Get("Content-Type"))
+		}
+	}
+}
