@@ -77,7 +77,7 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 	must("sign in", err)
 	id := fmt.Sprint(offer.ID)
 	for _, path := range []string{"/", "/offers", "/offers/" + id, "/offers/" + id + "/edit", "/offers/new",
-		"/offers/" + id + "/delete", "/kill-switch?enabled=false", "/trace?url=" + url.QueryEscape(site.URL())} {
+		"/offers/" + id + "/delete", "/kill-switch?enabled=false", "/trackier/import", "/trace?url=" + url.QueryEscape(site.URL())} {
 		check(path)
 	}
 
