@@ -8,15 +8,68 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"runtime/debug"
+	"sync"
 	"time"
 )
 
-// Version is the release of this build, set at link time with
-// -ldflags "-X github.com/urltracker/urltracker.Version=v1.2.3".
+// Version is the release stamped at link time with
+// -ldflags "-X github.com/urltracker/urltracker.Version=v1.2.3". Read
+// BuildVersion, which falls back on the build information.
 var Version = "dev"
 
+// BuildVersion is the version this binary reports in `urltracker version`,
+// the status endpoint, logs, metrics and the User-Agent: the -ldflags stamp
+// when set; else the module version that `go install …@v1.2.3` records;
+// else the VCS revision and time of a build in a git checkout; else "dev".
+func BuildVersion() string { return buildVersion() }
+
+var buildVersion = sync.OnceValue(func() string {
+	info, _ := debug.ReadBuildInfo()
+	return versionOf(Version, info)
+})
+
+// versionOf chooses the version from the link-time stamp and the build
+// information (nil when the binary has none).
+func versionOf(stamp string, info *debug.BuildInfo) string {
+	if stamp != "" && stamp != "dev" {
+		return stamp
+	}
+	if info == nil {
+		return "dev"
+	}
+	// go install …@v1.2.3 records v1.2.3; a build in a git checkout records
+	// a pseudo-version such as v0.0.0-20261201120000-0123456789ab+dirty.
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var revision, at string
+	modified := false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			revision = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	if revision == "" {
+		return "dev"
+	}
+	v := "dev-" + revision[:min(12, len(revision))]
+	if modified {
+		v += "-modified"
+	}
+	if at != "" {
+		v += " (" + at + ")"
+	}
+	return v
+}
+
 // UserAgent is the default User-Agent the tracer identifies itself with.
-func UserAgent() string { return "urltracker/" + Version + " (+link-check)" }
+func UserAgent() string { return "urltracker/" + BuildVersion() + " (+link-check)" }
 
 // Verdict is the judgement of one check on a link.
 type Verdict string
@@ -31,6 +84,13 @@ const (
 	VerdictUnexpectedLanding Verdict = "unexpected_landing"
 	VerdictBlocked           Verdict = "blocked"
 )
+
+// Counts reports whether a check with this verdict judged the link, and so
+// counts toward its health: the pause and resume streaks and the success
+// rate of the status endpoint and the overview. A blocked check (the address
+// guard refused the destination) says nothing about the link. This is the
+// one definition; store.StatsSince writes the same in SQL.
+func (v Verdict) Counts() bool { return v != VerdictBlocked }
 
 // RedirectType says how one hop led to the next.
 type RedirectType string

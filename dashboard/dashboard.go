@@ -89,4 +89,8 @@ func Register(mux *http.ServeMux, d Deps) {
 
 	assets, _ := fs.Sub(assetFS, "assets")
 	mux.Handle("GET /assets/", h.secure(http.StripPrefix("/assets/", http.FileServerFS(assets))))
+	// Browsers and tools ask for /favicon.ico whatever the page says.
+	mux.Handle("GET /favicon.ico", h.secure(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFileFS(w, r, assets, "favicon.svg")
+	})))
 }

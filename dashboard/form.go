@@ -180,8 +180,8 @@ func newOfferFormPage(rec *store.OfferRecord, values map[string]string, fe urltr
 			{Name: fAPIBaseURL, Label: "API base URL", Type: "url", Hint: "Leave empty for " + urltracker.DefaultTrackierAPIBaseURL + "."},
 		}},
 		{Legend: "Health policy", Fields: []field{
-			{Name: fPauseAfter, Label: "Pause after failed checks in a row", Type: "number", Hint: "0 never pauses."},
-			{Name: fResumeAfter, Label: "Resume after healthy checks in a row", Type: "number", Hint: "0 never resumes."},
+			{Name: fPauseAfter, Label: "Pause after failed checks in a row", Type: "number", Hint: "0: never pause."},
+			{Name: fResumeAfter, Label: "Resume after healthy checks in a row", Type: "number", Hint: "0: never resume. Only a campaign urltracker paused itself is resumed."},
 			{Name: fUpdateDest, Label: "Update the campaign's destination when the landing page moved", Type: "checkbox"},
 			{Name: fDestParams, Label: "Parameters to add to a new destination", Type: "textarea", Hint: "One name=value per line."},
 			{Name: fAlertURL, Label: "Alert URL", Type: "url", Hint: "Optional. urltracker POSTs a JSON alert here when it acts."},

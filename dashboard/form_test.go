@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"testing"
+	"time"
 
 	"github.com/urltracker/urltracker"
 )
@@ -19,6 +20,22 @@ func TestEveryFieldErrorIsShown(t *testing.T) {
 	for label, msg := range want {
 		if got[label] != msg {
 			t.Errorf("summary %v lacks %s: %s", got, label, msg)
+		}
+	}
+}
+
+func TestRelativeTimes(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		ago  time.Duration
+		want string
+	}{
+		{2 * time.Second, "just now"}, {42 * time.Second, "42 s ago"}, {3*time.Minute + 59*time.Second, "3 min ago"},
+		{5 * time.Hour, "5 h ago"}, {47 * time.Hour, "47 h ago"}, {72 * time.Hour, "3 days ago"},
+		{-10 * time.Minute, "in 10 min"},
+	} {
+		if got := relative(now.Add(-tt.ago), now); got != tt.want {
+			t.Errorf("relative(%s ago) = %q, want %q", tt.ago, got, tt.want)
 		}
 	}
 }

@@ -424,7 +424,7 @@ func TestOverviewFigures(t *testing.T) {
 	mustNotContain(t, "live part", body, "<html", "<nav")
 	mustContain(t, "overview", body, `id="stat-offers">1<`, `id="stat-webhooks">1<`, `id="stat-checks">2<`, `id="stat-rate">50.0 %<`,
 		"dash-test", `class="badge warn">loop<`, `class="badge ok">healthy<`)
-	mustContain(t, "offers live part", b.get("/live/offers").Body, `<td>1</td>`, `class="badge warn">loop<`)
+	mustContain(t, "offers live part", b.get("/live/offers").Body, `<td data-label="Webhooks, last hour">1</td>`, `class="badge warn">loop<`)
 	mustContain(t, "offer live part", b.get(fmt.Sprintf("/live/offers/%d", rec.ID)).Body, "<code>c1</code>", "debounced", "2 in all")
 }
 
@@ -439,8 +439,14 @@ func TestCheckNowAndTraceShowTheHops(t *testing.T) {
 	if p.Status != http.StatusSeeOther {
 		t.Fatalf("check now: status %d\n%s", p.Status, p.Body)
 	}
+	// The answer names the verdict and opens that check.
+	checkID := regexp.MustCompile(`check=(\d+)#check-(\d+)$`).FindStringSubmatch(p.Location)
+	if checkID == nil || checkID[1] != checkID[2] {
+		t.Fatalf("check now redirects to %q, want the check's id and anchor", p.Location)
+	}
 	body := b.get(p.Location).Body
-	mustContain(t, "offer page", body, "Check done", `class="badge ok">healthy<`, "3 hops", "/hop/2?step=2", "<dt>step</dt><dd>2</dd>", "/landing?from=chain", `<td data-label="Status">302</td>`)
+	mustContain(t, "offer page", body, "Check done: healthy in ", `<details id="check-`+checkID[1]+`" class="check" open>`)
+	mustContain(t, "offer page", body, `class="badge ok">healthy<`, "3 hops", "/hop/2?step=2", "<dt>step</dt><dd>2</dd>", "/landing?from=chain", `<td data-label="Status">302</td>`)
 
 	p = b.get("/trace?url=" + url.QueryEscape(upstream.URL+"/hop/1"))
 	mustContain(t, "trace page", p.Body, `id="trace-result"`, `class="badge ok">healthy<`, "/hop/2?step=2", "/landing?from=chain")

@@ -228,6 +228,8 @@ type offerPage struct {
 	Events  []urltracker.Event
 	Actions []urltracker.Action
 	Health  store.Health
+	// OpenCheck is the check shown open: the one "Check now" just ran.
+	OpenCheck int64
 }
 
 // loadOffer loads the offer of the {id} path value; it answers the request
@@ -276,9 +278,21 @@ func (h *handlers) loadOfferPage(w http.ResponseWriter, r *http.Request) (*offer
 }
 
 func (h *handlers) offer(w http.ResponseWriter, r *http.Request) {
-	if p, ok := h.loadOfferPage(w, r); ok {
-		h.render(w, r, http.StatusOK, "offer", p)
+	p, ok := h.loadOfferPage(w, r)
+	if !ok {
+		return
 	}
+	if q := r.URL.Query(); q.Get("done") == "checked" {
+		// The notice is built from the stored check, never from the URL.
+		id, _ := strconv.ParseInt(q.Get("check"), 10, 64)
+		for _, c := range p.Checks {
+			if c.ID == id {
+				p.OpenCheck = id
+				p.Notice = fmt.Sprintf("Check done: %s in %d ms, %s. It is open below.", verdictLabel(c.Verdict), c.DurationMS, plural(len(c.Chain), "hop", "hops"))
+			}
+		}
+	}
+	h.render(w, r, http.StatusOK, "offer", p)
 }
 
 func (h *handlers) offerLive(w http.ResponseWriter, r *http.Request) {
@@ -293,7 +307,7 @@ func (h *handlers) checkNow(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, err := h.d.Runner.Run(r.Context(), rec.ID)
+	check, err := h.d.Runner.Run(r.Context(), rec.ID)
 	switch {
 	case errors.Is(err, jobs.ErrKillSwitchOff):
 		h.renderError(w, r, http.StatusConflict, "Automation is switched off, so no check was run. Turn it back on from the overview first.")
@@ -302,7 +316,7 @@ func (h *handlers) checkNow(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.storageError(w, r, err)
 	default:
-		http.Redirect(w, r, fmt.Sprintf("/offers/%d?done=checked", rec.ID), http.StatusSeeOther)
+		http.Redirect(w, r, fmt.Sprintf("/offers/%d?done=checked&check=%d#check-%d", rec.ID, check.ID, check.ID), http.StatusSeeOther)
 	}
 }
 

@@ -2,15 +2,18 @@ package dashboard
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"html/template"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/alert"
 )
 
 // page is what every page's layout needs; page data structs embed it.
@@ -24,6 +27,11 @@ type page struct {
 	Error    string
 	// RefreshMS is how often the page's live parts are fetched again.
 	RefreshMS int64
+	// Now is when the page is drawn; times are shown relative to it.
+	Now time.Time
+	// AutomationOff is true while the kill switch is off: every page of a
+	// signed-in admin says so in its header.
+	AutomationOff bool
 }
 
 func (p *page) basePage() *page { return p }
@@ -62,20 +70,17 @@ func parseTemplates() map[string]*template.Template {
 }
 
 var funcs = template.FuncMap{
-	"time": func(t time.Time) string {
-		if t.IsZero() {
-			return "never"
-		}
-		return t.UTC().Format("2006-01-02 15:04:05 UTC")
-	},
-	"timep": func(t *time.Time) string {
+	"when": when,
+	"whenp": func(t *time.Time, now time.Time) moment {
 		if t == nil {
-			return "never"
+			return moment{Never: true}
 		}
-		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+		return when(*t, now)
 	},
-	"inc":     func(i int) int { return i + 1 },
-	"isotime": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	// secretURL shows a URL whose path or query is a credential, such as a
+	// Slack incoming webhook's, by its scheme and host alone.
+	"secretURL": alert.RedactURL,
+	"inc":       func(i int) int { return i + 1 },
 	"verdictClass": func(v urltracker.Verdict) string {
 		switch v {
 		case urltracker.VerdictHealthy:
@@ -88,12 +93,8 @@ var funcs = template.FuncMap{
 			return "badge warn"
 		}
 	},
-	"verdictLabel": func(v urltracker.Verdict) string {
-		if v == "" {
-			return "not checked"
-		}
-		return strings.ReplaceAll(string(v), "_", " ")
-	},
+	"verdictLabel": verdictLabel,
+	"plural":       plural,
 	"outcomeClass": func(o urltracker.ActionOutcome) string {
 		switch o {
 		case urltracker.ActionSucceeded:
@@ -123,6 +124,64 @@ var funcs = template.FuncMap{
 	},
 }
 
+// moment is a time as pages show it: relative ("3 min ago"), with the
+// absolute time on hover. app.js puts the absolute time in the browser's
+// time zone and keeps the relative one current.
+type moment struct {
+	ISO, Absolute, Relative string
+	Never                   bool
+}
+
+func when(t, now time.Time) moment {
+	if t.IsZero() {
+		return moment{Never: true}
+	}
+	return moment{ISO: t.UTC().Format(time.RFC3339), Absolute: t.UTC().Format("2006-01-02 15:04:05 UTC"), Relative: relative(t, now)}
+}
+
+// relative says how long before (or after) now t is, in the largest whole
+// unit; app.js's relative() is the same function.
+func relative(t, now time.Time) string {
+	d := now.Sub(t)
+	future := d < 0
+	if future {
+		d = -d
+	}
+	var s string
+	switch {
+	case d < 5*time.Second:
+		return "just now"
+	case d < time.Minute:
+		s = fmt.Sprintf("%d s", int(d.Seconds()))
+	case d < time.Hour:
+		s = fmt.Sprintf("%d min", int(d.Minutes()))
+	case d < 48*time.Hour:
+		s = fmt.Sprintf("%d h", int(d.Hours()))
+	default:
+		s = fmt.Sprintf("%d days", int(d.Hours()/24))
+	}
+	if future {
+		return "in " + s
+	}
+	return s + " ago"
+}
+
+// verdictLabel names a verdict for people.
+func verdictLabel(v urltracker.Verdict) string {
+	if v == "" {
+		return "not checked"
+	}
+	return strings.ReplaceAll(string(v), "_", " ")
+}
+
+// plural is "1 hop", "2 hops", "0 hops".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 // render writes a whole page.
 func (h *handlers) render(w http.ResponseWriter, r *http.Request, status int, name string, data pageData) {
 	p := data.basePage()
@@ -131,7 +190,16 @@ func (h *handlers) render(w http.ResponseWriter, r *http.Request, status int, na
 		h.storageError(w, r, err)
 		return
 	}
-	p.CSRF, p.Instance, p.RefreshMS = csrf, h.d.Instance, liveRefresh.Milliseconds()
+	p.CSRF, p.Instance, p.RefreshMS, p.Now = csrf, h.d.Instance, liveRefresh.Milliseconds(), h.d.Now()
+	if p.LoggedIn {
+		// Cached for at most 250 ms by the store: no query per page.
+		on, err := h.d.DB.KillSwitch(r.Context())
+		if err != nil {
+			h.storageError(w, r, err)
+			return
+		}
+		p.AutomationOff = !on
+	}
 	if p.Notice == "" {
 		p.Notice = notices[r.URL.Query().Get("done")]
 	}
@@ -139,7 +207,8 @@ func (h *handlers) render(w http.ResponseWriter, r *http.Request, status int, na
 }
 
 // renderLive writes one live part of a page, for the page's script.
-func (h *handlers) renderLive(w http.ResponseWriter, name, block string, data any) {
+func (h *handlers) renderLive(w http.ResponseWriter, name, block string, data pageData) {
+	data.basePage().Now = h.d.Now()
 	h.execute(w, http.StatusOK, name, block, data)
 }
 
@@ -167,8 +236,13 @@ func (h *handlers) renderError(w http.ResponseWriter, r *http.Request, status in
 }
 
 // storageError answers 503 when the database failed; the details go to the
-// log, not to the page.
+// log, not to the page. A request the browser gave up on (a live refresh cut
+// by navigation) is logged at DEBUG: it is not the service's failure.
 func (h *handlers) storageError(w http.ResponseWriter, r *http.Request, err error) {
-	h.d.Logger.Error("dashboard: storage", "path", r.URL.Path, "err", err)
+	level := slog.LevelError
+	if r.Context().Err() != nil {
+		level = slog.LevelDebug
+	}
+	h.d.Logger.Log(context.WithoutCancel(r.Context()), level, "dashboard: storage", "path", r.URL.Path, "err", err)
 	http.Error(w, "storage unavailable; try again in a moment", http.StatusServiceUnavailable)
 }

@@ -80,7 +80,7 @@ func (q *Queue) DecideActionsTx(ctx context.Context, tx *sql.Tx, offer urltracke
 	}
 	// A run cut by the kill switch, or refused by the address guard, says
 	// nothing about the link's health.
-	if !enabled || check.Verdict == urltracker.VerdictBlocked {
+	if !enabled || !check.Verdict.Counts() {
 		return nil
 	}
 	h, err := q.db.HealthForUpdateTx(ctx, tx, offer.ID)
@@ -413,13 +413,21 @@ func actionReport(offer urltracker.Offer, args ActionArgs, entry urltracker.Acti
 	var why string
 	switch args.Action {
 	case urltracker.ActionPause:
-		why = fmt.Sprintf(" after %d failed checks (last verdict: %s)", offer.Policy.PauseAfterFailures, args.Alert.Verdict)
+		why = fmt.Sprintf(" after %s in a row (last verdict: %s)", checks(offer.Policy.PauseAfterFailures, "failed"), args.Alert.Verdict)
 	case urltracker.ActionResume:
-		why = fmt.Sprintf(" after %d healthy checks", offer.Policy.ResumeAfterSuccesses)
+		why = fmt.Sprintf(" after %s in a row", checks(offer.Policy.ResumeAfterSuccesses, "healthy"))
 	case urltracker.ActionSetDestination:
 		why = " to " + args.Destination
 	}
 	return string(args.Action) + " succeeded", fmt.Sprintf("%s %s%s", pastVerbs[args.Action], what, why)
+}
+
+// checks is "1 failed check" or "3 failed checks".
+func checks(n int, kind string) string {
+	if n == 1 {
+		return "1 " + kind + " check"
+	}
+	return fmt.Sprintf("%d %s checks", n, kind)
 }
 
 var (

@@ -1,8 +1,12 @@
 package jobs
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/alert"
 )
 
 func TestDestination(t *testing.T) {
@@ -41,5 +45,19 @@ func TestRetryScheduleRetriesSoonAndGivesUpAfterAboutTenMinutes(t *testing.T) {
 	}
 	if total < 9*time.Minute || total > 12*time.Minute {
 		t.Errorf("last attempt comes %s after the first, want about 10 minutes", total)
+	}
+}
+
+func TestActionReportCountsInWords(t *testing.T) {
+	offer := urltracker.Offer{ID: 7, Name: "shoes", Trackier: urltracker.Trackier{CampaignID: "c1"},
+		Policy: urltracker.Policy{PauseAfterFailures: 1, ResumeAfterSuccesses: 3}}
+	ok := urltracker.Action{Success: true}
+	_, text := actionReport(offer, ActionArgs{Action: urltracker.ActionPause, Alert: alert.Alert{Verdict: "broken"}}, ok)
+	if !strings.Contains(text, "after 1 failed check in a row") {
+		t.Errorf("pause report %q", text)
+	}
+	_, text = actionReport(offer, ActionArgs{Action: urltracker.ActionResume}, ok)
+	if !strings.Contains(text, "after 3 healthy checks in a row") {
+		t.Errorf("resume report %q", text)
 	}
 }

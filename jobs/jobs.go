@@ -108,7 +108,7 @@ func NewQueue(db *store.DB, runner *Runner, opts Options) (*Queue, error) {
 		Workers:           workers,
 		JobTimeout:        opts.JobTimeout,
 		FetchPollInterval: opts.PollInterval,
-		Logger:            logger,
+		Logger:            slog.New(quieter{logger.Handler()}),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)

@@ -73,7 +73,7 @@ func New(db *store.DB, logger *slog.Logger, queues ...string) *Metrics {
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "urltracker_build_info",
 		Help:        "Always 1; the labels tell the build.",
-		ConstLabels: prometheus.Labels{"version": urltracker.Version, "goversion": runtime.Version()},
+		ConstLabels: prometheus.Labels{"version": urltracker.BuildVersion(), "goversion": runtime.Version()},
 	})
 	build.Set(1)
 	m.registry.MustRegister(

@@ -60,15 +60,15 @@ func TestGatherReadsTheDatabase(t *testing.T) {
 		}
 	}
 	for name, want := range map[string]float64{
-		"urltracker_checks_total,verdict=loop":                                                    1,
-		"urltracker_check_duration_seconds":                                                       1,
-		"urltracker_checks_in_flight":                                                             0,
-		"urltracker_trackier_calls_total,kind=alert,result=failed":                                1,
-		"urltracker_trackier_calls_total,kind=pause,result=succeeded":                             0,
-		"urltracker_kill_switch_enabled":                                                          1,
-		"urltracker_metrics_database_up":                                                          1,
-		"urltracker_webhooks_total,outcome=check_scheduled":                                       0,
-		"urltracker_build_info,goversion=" + runtime.Version() + ",version=" + urltracker.Version: 1,
+		"urltracker_checks_total,verdict=loop":                                                           1,
+		"urltracker_check_duration_seconds":                                                              1,
+		"urltracker_checks_in_flight":                                                                    0,
+		"urltracker_trackier_calls_total,kind=alert,result=failed":                                       1,
+		"urltracker_trackier_calls_total,kind=pause,result=succeeded":                                    0,
+		"urltracker_kill_switch_enabled":                                                                 1,
+		"urltracker_metrics_database_up":                                                                 1,
+		"urltracker_webhooks_total,outcome=check_scheduled":                                              0,
+		"urltracker_build_info,goversion=" + runtime.Version() + ",version=" + urltracker.BuildVersion(): 1,
 	} {
 		got, ok := values[name]
 		if !ok || got != want {

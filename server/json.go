@@ -1,12 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/internal/jsonenc"
@@ -40,13 +42,26 @@ func writeFieldErrors(w http.ResponseWriter, fe urltracker.FieldErrors) {
 }
 
 // decodeJSON reads a JSON object body of at most maxJSONBody bytes into v. It
-// writes the error answer itself and returns false on failure.
+// writes the error answer itself and returns false on failure. A field v
+// does not have is refused, not ignored: "interval" for
+// "update_interval_seconds" would otherwise be silently dropped.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	body, ok := readBody(w, r, maxJSONBody)
 	if !ok {
 		return false
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("more than one JSON value")
+	}
+	if err != nil {
+		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			// encoding/json has no error type for this one.
+			writeError(w, http.StatusBadRequest, "unknown field "+field+" in the request body: see README.md for the fields of this endpoint")
+			return false
+		}
 		writeError(w, http.StatusBadRequest, "malformed JSON body: "+jsonErrorText(err))
 		return false
 	}
@@ -76,6 +91,10 @@ func jsonErrorText(err error) string {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
+	case errors.Is(err, io.EOF):
+		return "the body is empty: send a JSON object"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON ends early"
 	case errors.As(err, &syntax):
 		return fmt.Sprintf("%s at byte %d", syntax.Error(), syntax.Offset)
 	case errors.As(err, &typ):
@@ -123,8 +142,23 @@ func storeError(w http.ResponseWriter, err error) {
 	}
 }
 
-func handleNotFound() http.Handler {
+// handleNotFound answers what no route under /api/ matched, in the API's
+// error shape: 405 with Allow when the path exists for other methods, else
+// 404. ServeMux would answer 405 itself, but this catch-all matches first.
+func handleNotFound(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			probe := &http.Request{Method: m, URL: r.URL, Host: r.Host}
+			if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/api/" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s: use %s", r.Method, r.URL.Path, strings.Join(allow, " or ")))
+			return
+		}
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
@@ -75,6 +76,18 @@ func requestLog(logger *slog.Logger, next http.Handler) http.Handler {
 		}
 		logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	})
+}
+
+// logFailure logs a request that failed on the service's side at ERROR, or
+// at DEBUG when the client went away first: a cancelled request (a closed
+// tab, a dashboard refresh cut by navigation) is not the service's failure.
+func logFailure(logger *slog.Logger, r *http.Request, msg string, args ...any) {
+	level := slog.LevelError
+	if r.Context().Err() != nil {
+		level = slog.LevelDebug
+		args = append(args, "client_gone", true)
+	}
+	logger.Log(context.WithoutCancel(r.Context()), level, msg, args...)
 }
 
 // ShortToken keeps the first 6 characters of a token, for logs.

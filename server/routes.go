@@ -34,7 +34,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /readyz", handleReadyz(d))
 	mux.Handle("GET /metrics", d.Metrics.Handler())
 
-	mux.Handle("/api/", handleNotFound())
+	mux.Handle("/api/", handleNotFound(mux))
 
 	dashboard.Register(mux, dashboard.Deps{
 		DB: d.DB, Queue: d.Queue, Runner: d.Runner, Tracer: d.Tracer, Logger: d.Logger,

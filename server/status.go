@@ -44,7 +44,7 @@ func handleStatus(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ans, err := buildStatus(r.Context(), d, isAdmin(r, d.AdminToken))
 		if err != nil {
-			d.Logger.Error("status: read figures", "err", err)
+			logFailure(d.Logger, r, "status: read figures", "err", err)
 			writeError(w, http.StatusServiceUnavailable, "storage unavailable, try again")
 			return
 		}
@@ -53,7 +53,7 @@ func handleStatus(d Deps) http.Handler {
 }
 
 func buildStatus(ctx context.Context, d Deps, withOffers bool) (statusAnswer, error) {
-	ans := statusAnswer{Instance: d.Instance, Version: urltracker.Version}
+	ans := statusAnswer{Instance: d.Instance, Version: urltracker.BuildVersion()}
 	var err error
 	if ans.Enabled, err = d.DB.KillSwitch(ctx); err != nil {
 		return ans, err

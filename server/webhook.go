@@ -67,7 +67,7 @@ func handleWebhook(d Deps) http.Handler {
 		}
 		if err != nil {
 			outcome = "error"
-			d.Logger.Error("webhook: look up token", "err", err)
+			logFailure(d.Logger, r, "webhook: look up token", "err", err)
 			writeError(w, http.StatusServiceUnavailable, "storage unavailable; the event was not stored, retry later")
 			return
 		}
@@ -91,7 +91,7 @@ func handleWebhook(d Deps) http.Handler {
 		res, err := d.Intake.Ingest(ctx, offer.Offer, e)
 		if err != nil {
 			outcome = "error"
-			d.Logger.Error("webhook: store event", "offer_id", offer.ID, "err", err)
+			logFailure(d.Logger, r, "webhook: store event", "offer_id", offer.ID, "err", err)
 			writeError(w, http.StatusServiceUnavailable, "storage unavailable; the event was not stored, retry later")
 			return
 		}

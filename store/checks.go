@@ -86,8 +86,12 @@ func (db *DB) LastHealthyCheck(ctx context.Context, offerID int64) (urltracker.C
 
 // HourStats are the fleet-wide figures of the last hour.
 type HourStats struct {
-	Webhooks    int64
-	Checks      int64
+	Webhooks int64
+	Checks   int64
+	// Counted are the checks that judged the link (urltracker.Verdict.Counts),
+	// Successes the healthy ones; SuccessRate is Successes/Counted, nil
+	// when no check counted.
+	Counted     int64
 	Successes   int64
 	SuccessRate *float64
 }
@@ -98,12 +102,16 @@ func (db *DB) StatsSince(ctx context.Context, since int64) (HourStats, error) {
 	if err := db.sql.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM events WHERE received_at >= ?`), since).Scan(&s.Webhooks); err != nil {
 		return s, fmt.Errorf("count webhooks: %w", err)
 	}
-	if err := db.sql.QueryRowContext(ctx, db.q(`SELECT COUNT(*), COALESCE(SUM(CASE WHEN success THEN 1 ELSE 0 END), 0)
-		FROM checks WHERE started_at >= ?`), since).Scan(&s.Checks, &s.Successes); err != nil {
+	// Counted is urltracker.Verdict.Counts in SQL: every verdict but blocked.
+	if err := db.sql.QueryRowContext(ctx, db.q(`SELECT COUNT(*),
+		COALESCE(SUM(CASE WHEN verdict = ? THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN verdict <> ? THEN 1 ELSE 0 END), 0)
+		FROM checks WHERE started_at >= ?`), string(urltracker.VerdictHealthy), string(urltracker.VerdictBlocked), since).
+		Scan(&s.Checks, &s.Successes, &s.Counted); err != nil {
 		return s, fmt.Errorf("count checks: %w", err)
 	}
-	if s.Checks > 0 {
-		rate := float64(s.Successes) / float64(s.Checks)
+	if s.Counted > 0 {
+		rate := float64(s.Successes) / float64(s.Counted)
 		s.SuccessRate = &rate
 	}
 	return s, nil

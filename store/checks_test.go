@@ -71,5 +71,20 @@ func TestChecks(t *testing.T) {
 		if stats.Checks != 2 || stats.SuccessRate == nil || *stats.SuccessRate != 0.5 {
 			t.Errorf("last hour: %d checks, success rate %v; want 2 and 0.5", stats.Checks, stats.SuccessRate)
 		}
+
+		// A blocked check says nothing about the link: it is not a failure
+		// for the success rate, as it is none for the health streaks.
+		blocked := urltracker.Check{OfferID: offer.ID, StartedAt: time.Now(), Verdict: urltracker.VerdictBlocked, Chain: []urltracker.Hop{}}
+		if err := db.SaveCheck(ctx, &blocked); err != nil {
+			t.Fatal(err)
+		}
+		stats, err = db.LastHour(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stats.Checks != 3 || stats.Counted != 2 || stats.SuccessRate == nil || *stats.SuccessRate != 0.5 {
+			t.Errorf("last hour with a blocked check: %d checks, %d counted, success rate %v; want 3, 2 and 0.5",
+				stats.Checks, stats.Counted, stats.SuccessRate)
+		}
 	})
 }

@@ -20,13 +20,19 @@ type checkResult struct {
 	Name   string `json:"name"`
 	OK     bool   `json:"ok"`
 	Detail string `json:"detail"`
+	// Warning marks a line that passes but needs a look.
+	Warning bool `json:"warning,omitempty"`
 }
 
 // preflight runs `urltracker check`: it answers whether `serve` would start
 // here and now, changing nothing and signalling no process. Exit 0 when
 // every check passes, 78 otherwise.
-func preflight(ctx context.Context, asJSON bool, getenv func(string) string, stdout io.Writer) error {
+func preflight(ctx context.Context, asJSON bool, getenv func(string) string, environ []string, stdout io.Writer) error {
 	results := runChecks(ctx, getenv)
+	// A misspelt variable is a warning: serve would start, without it.
+	for _, w := range config.Unknown(environ) {
+		results = append(results, checkResult{Name: "variables", OK: true, Warning: true, Detail: w})
+	}
 	ok := true
 	for _, r := range results {
 		ok = ok && r.OK
@@ -36,8 +42,11 @@ func preflight(ctx context.Context, asJSON bool, getenv func(string) string, std
 	} else {
 		for _, r := range results {
 			mark := "✓"
-			if !r.OK {
+			switch {
+			case !r.OK:
 				mark = "✗"
+			case r.Warning:
+				mark = "!"
 			}
 			fmt.Fprintf(stdout, "%s %-20s %s\n", mark, r.Name, r.Detail)
 		}

@@ -233,6 +233,10 @@ func TestBadInputGetsClearErrorAndStoresNothing(t *testing.T) {
 		{"offer interval 0", "POST", "/api/offers", map[string]any{"name": "x", "url": "https://a.example", "update_interval_seconds": 0}, true, 400, "update_interval_seconds: must be at least 1"},
 		{"offer duplicate name", "POST", "/api/offers", map[string]any{"name": "target", "url": "https://a.example"}, true, 400, "already exists"},
 		{"offer wrong type", "POST", "/api/offers", `{"name": 5}`, true, 400, "must be string"},
+		// Issue 12: an unknown field was silently ignored.
+		{"offer unknown field", "POST", "/api/offers", map[string]any{"name": "y", "url": "https://a.example", "interval": 60}, true, 400, `unknown field \"interval\"`},
+		{"patch unknown nested field", "PATCH", fmt.Sprintf("/api/offers/%d", offer.ID), map[string]any{"policy": map[string]any{"pause_after": 3}}, true, 400, `unknown field \"pause_after\"`},
+		{"trace unknown field", "POST", "/trace", map[string]any{"url": "https://a.example", "timeout": 5}, true, 400, `unknown field \"timeout\"`},
 		{"patch bad url", "PATCH", fmt.Sprintf("/api/offers/%d", offer.ID), map[string]any{"url": "nope"}, true, 400, "url: must be"},
 		{"unknown offer", "GET", "/api/offers/999", nil, true, 404, "not found"},
 		{"bad limit", "GET", "/api/offers?limit=5000", nil, true, 400, "limit"},

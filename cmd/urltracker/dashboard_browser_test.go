@@ -40,12 +40,13 @@ func chromiumPath(t *testing.T) string {
 
 // browserTab starts a headless Chromium with a throwaway profile and returns
 // a tab's context, cancelled (and the browser stopped) at the end of the test.
-func browserTab(t *testing.T, timeout time.Duration) context.Context {
+// opts add to the browser's options.
+func browserTab(t *testing.T, timeout time.Duration, opts ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path := chromiumPath(t)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Headless,
 		chromedp.NoSandbox,
@@ -59,15 +60,16 @@ func browserTab(t *testing.T, timeout time.Duration) context.Context {
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
-	)
+	}, opts...)...)
 	t.Cleanup(cancelAlloc)
 	tab, cancelTab := chromedp.NewContext(allocCtx)
 	t.Cleanup(cancelTab)
 	return tab
 }
 
-// screenshots writes numbered full-page screenshots into a directory that
-// outlives the test, so that a person can look at them.
+// screenshots writes numbered full-page screenshots. They are kept in
+// URLTRACKER_SCREENSHOTS when it names a directory, for a person to look at;
+// otherwise they go to the test's temporary directory, removed afterwards.
 type screenshots struct {
 	t   *testing.T
 	ctx context.Context
@@ -116,9 +118,9 @@ func TestDashboardInBrowser(t *testing.T) {
 	a := startApp(t, env)
 	base := a.BaseURL
 
-	dir, err := os.MkdirTemp("", "urltracker-dashboard-")
-	if err != nil {
-		t.Fatal(err)
+	dir := os.Getenv("URLTRACKER_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
 	}
 	shots := &screenshots{t: t, ctx: ctx, dir: dir}
 	must := func(what string, err error) {
@@ -142,7 +144,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("without a session, /offers went to %s", loc)
 	}
 	shots.take("login")
-	_, err = chromedp.RunResponse(ctx, chromedp.SendKeys(chromedp.ID("f-token"), a.AdminToken+kb.Enter))
+	_, err := chromedp.RunResponse(ctx, chromedp.SendKeys(chromedp.ID("f-token"), a.AdminToken+kb.Enter))
 	must("sign in", err)
 	must("offers page", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`a[href="/offers/new"]`))))
 	shots.take("offers-empty")

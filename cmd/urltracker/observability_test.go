@@ -140,6 +140,13 @@ func TestMetricsAndLogs(t *testing.T) {
 			t.Errorf("logs lack %s", want)
 		}
 	}
+	// The job queue's routine lines (start, stop, maintenance every minute)
+	// are DEBUG: at level info only its warnings and errors show.
+	for _, line := range a.Logs.LogLines(t) {
+		if line["component"] == "river" && line["level"] == "INFO" {
+			t.Errorf("River logs at INFO: %v", line)
+		}
+	}
 }
 
 func grepLines(text, substr string) string {

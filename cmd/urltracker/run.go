@@ -29,7 +29,10 @@ type command struct {
 
 // cmdEnv is what a command may use of the process.
 type cmdEnv struct {
-	getenv         func(string) string
+	getenv func(string) string
+	// environ lists the process's variables that getenv sees, as
+	// "NAME=value", to find misspelt URLTRACKER_* names.
+	environ        []string
 	stdin          io.Reader
 	stdout, stderr io.Writer
 }
@@ -95,7 +98,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stderr, overview())
 		return exitWith(2, fmt.Errorf("unknown command %q", name))
 	}
-	err := cmd.run(ctx, cmdEnv{getenv: getenv, stdin: os.Stdin, stdout: stdout, stderr: stderr}, rest)
+	var environ []string
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); getenv(name) != "" {
+			environ = append(environ, kv)
+		}
+	}
+	err := cmd.run(ctx, cmdEnv{getenv: getenv, environ: environ, stdin: os.Stdin, stdout: stdout, stderr: stderr}, rest)
 	if errors.Is(err, errHelp) {
 		return nil
 	}
@@ -169,7 +178,11 @@ func serveCmd(ctx context.Context, p cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, newLogger(p.stdout, cfg.LogLevel).With("instance", cfg.Instance))
+	logger := newLogger(p.stdout, cfg.LogLevel).With("instance", cfg.Instance)
+	for _, w := range config.Unknown(p.environ) {
+		logger.Warn(w)
+	}
+	return serve(ctx, cfg, logger)
 }
 
 const migrateUsage = `usage: urltracker migrate
@@ -209,7 +222,7 @@ func checkCmd(ctx context.Context, p cmdEnv, args []string) error {
 		return err
 	}
 	// check reports an invalid configuration as one of its lines.
-	return preflight(ctx, *asJSON, p.getenv, p.stdout)
+	return preflight(ctx, *asJSON, p.getenv, p.environ, p.stdout)
 }
 
 const versionUsage = `usage: urltracker version
@@ -221,7 +234,7 @@ func versionCmd(_ context.Context, p cmdEnv, args []string) error {
 	if err := noArgs(flag.NewFlagSet("version", flag.ContinueOnError), args, versionUsage, p); err != nil {
 		return err
 	}
-	fmt.Fprintln(p.stdout, "urltracker", urltracker.Version)
+	fmt.Fprintln(p.stdout, "urltracker", urltracker.BuildVersion())
 	return nil
 }
 

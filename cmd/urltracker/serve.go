@@ -115,7 +115,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return fmt.Errorf("start job queue: %w", err)
 	}
 
-	attrs := []any{"version", urltracker.Version, "database", db.Dialect(), "addr", ln.Addr().String(), "public_url", cfg.PublicURL}
+	attrs := []any{"version", urltracker.BuildVersion(), "database", db.Dialect(), "addr", ln.Addr().String(), "public_url", cfg.PublicURL}
 	if tokenFile != "" {
 		attrs = append(attrs, "admin_token_file", tokenFile)
 	}

@@ -5,6 +5,35 @@
 (function () {
   const interval = Number(document.body.dataset.refreshMs) || 5000;
 
+  // relative is dashboard/render.go's relative(): the time between t and
+  // now in its largest whole unit.
+  function relative(t, now) {
+    let d = (now - t) / 1000;
+    const future = d < 0;
+    d = Math.abs(d);
+    let s;
+    if (d < 5) return "just now";
+    else if (d < 60) s = Math.floor(d) + " s";
+    else if (d < 3600) s = Math.floor(d / 60) + " min";
+    else if (d < 48 * 3600) s = Math.floor(d / 3600) + " h";
+    else s = Math.floor(d / 86400) + " days";
+    return future ? "in " + s : s + " ago";
+  }
+
+  // localizeTimes shows each time relative to now, with the absolute time
+  // in the browser's own time zone on hover.
+  function localizeTimes(root) {
+    const now = Date.now();
+    root.querySelectorAll("time[datetime]").forEach((el) => {
+      const t = new Date(el.getAttribute("datetime"));
+      if (isNaN(t)) return;
+      el.title = t.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "long" });
+      el.textContent = relative(t.getTime(), now);
+    });
+  }
+  localizeTimes(document);
+  setInterval(() => localizeTimes(document), 15000);
+
   // refresh fetches one live part again and swaps it in, keeping open
   // <details> open. It leaves a part alone while keyboard focus is inside,
   // so that refreshing never moves the user's focus.
@@ -28,6 +57,7 @@
     const html = await res.text();
     const open = new Set(Array.from(el.querySelectorAll("details[open][id]"), (d) => d.id));
     el.innerHTML = html;
+    localizeTimes(el);
     open.forEach((id) => {
       const d = document.getElementById(id);
       if (d) d.open = true;
