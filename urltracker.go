@@ -176,12 +176,51 @@ type Trackier struct {
 
 // Policy says how checks turn into actions.
 type Policy struct {
-	PauseAfterFailures   int               `json:"pause_after_failures"`
-	ResumeAfterSuccesses int               `json:"resume_after_successes"`
-	UpdateDestination    bool              `json:"update_destination"`
-	DestinationParams    map[string]string `json:"destination_params"`
-	AlertURL             string            `json:"alert_url"`
+	// Mode is ModeObserve (decide and record, send nothing to Trackier) or
+	// ModeAct.
+	Mode                 Mode `json:"mode"`
+	PauseAfterFailures   int  `json:"pause_after_failures"`
+	ResumeAfterSuccesses int  `json:"resume_after_successes"`
+	// HoldStatus is the campaign status a hold sets: HoldDisabled, which
+	// Trackier never lifts by itself, or HoldPaused.
+	HoldStatus HoldStatus `json:"hold_status"`
+	// ConfirmAfterSeconds is how long after a failing check a second one
+	// confirms it before the failure counts; 0 counts it at once.
+	ConfirmAfterSeconds int `json:"confirm_after_seconds"`
+	// UpdateDestination proposes a new campaign URL when the offer link's
+	// first hop moved permanently (301/308 on two checks in a row);
+	// AutoUpdateDestination sends the proposal without an admin's approval.
+	UpdateDestination     bool              `json:"update_destination"`
+	AutoUpdateDestination bool              `json:"auto_update_destination"`
+	DestinationParams     map[string]string `json:"destination_params"`
+	AlertURL              string            `json:"alert_url"`
 }
+
+// Mode says whether a policy acts on Trackier or only records what it
+// would have done.
+type Mode string
+
+// The modes of a policy.
+const (
+	ModeObserve Mode = "observe"
+	ModeAct     Mode = "act"
+)
+
+// HoldStatus is the Trackier campaign status urltracker sets to hold a
+// campaign.
+type HoldStatus string
+
+// The statuses a hold may set.
+const (
+	HoldDisabled HoldStatus = "disabled"
+	HoldPaused   HoldStatus = "paused"
+)
+
+// Policy defaults for new offers.
+const (
+	DefaultConfirmAfterSeconds = 30
+	DefaultCheckEverySeconds   = 3600
+)
 
 // OfferStats are the counters kept per offer.
 type OfferStats struct {
