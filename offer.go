@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // DefaultUpdateInterval is the debounce period of a new offer, in seconds.
@@ -11,6 +12,20 @@ const DefaultUpdateInterval = 300
 
 // DefaultTrackierAPIBaseURL is Trackier's public API.
 const DefaultTrackierAPIBaseURL = "https://api.trackier.com"
+
+// NewOffer is an offer with every default a new one starts with: enabled,
+// checked at least hourly, and a policy in observe mode (it records what it
+// would do and sends nothing to Trackier until switched to act) that
+// confirms a failure before counting it.
+func NewOffer() Offer {
+	return Offer{
+		UpdateIntervalSeconds: DefaultUpdateInterval,
+		CheckEverySeconds:     DefaultCheckEverySeconds,
+		Enabled:               true,
+		Policy: Policy{Mode: ModeObserve, HoldStatus: HoldDisabled,
+			ConfirmAfterSeconds: DefaultConfirmAfterSeconds},
+	}
+}
 
 // Normalize returns o as every way of editing an offer stores it: text
 // fields without surrounding spaces, the expected host in lower case, and
@@ -23,6 +38,12 @@ func (o Offer) Normalize() Offer {
 	o.ExpectedHost = strings.ToLower(o.ExpectedHost)
 	if o.Trackier.CampaignID != "" && o.Trackier.APIBaseURL == "" {
 		o.Trackier.APIBaseURL = DefaultTrackierAPIBaseURL
+	}
+	if o.Policy.Mode == "" {
+		o.Policy.Mode = ModeObserve
+	}
+	if o.Policy.HoldStatus == "" {
+		o.Policy.HoldStatus = HoldDisabled
 	}
 	return o
 }
@@ -44,6 +65,9 @@ func (o Offer) Validate() FieldErrors {
 	} else if o.UpdateIntervalSeconds > 30*24*3600 {
 		fe["update_interval_seconds"] = "must be at most 2592000 (30 days)"
 	}
+	if o.CheckEverySeconds < 0 || o.CheckEverySeconds > 30*24*3600 {
+		fe["check_every_seconds"] = "must be 0 (only when clicks arrive) to 2592000 (30 days)"
+	}
 	if h := o.ExpectedHost; h != "" {
 		if strings.ContainsAny(h, "/:?# ") || net.ParseIP(h) == nil && !strings.Contains(h, ".") && h != "localhost" {
 			fe["expected_host"] = "a host name such as shop.example.com, without scheme or path"
@@ -59,6 +83,18 @@ func (o Offer) Validate() FieldErrors {
 	}
 	if o.Policy.ResumeAfterSuccesses < 0 {
 		fe["policy.resume_after_successes"] = "must be 0 (off) or more"
+	}
+	if m := o.Policy.Mode; m != ModeObserve && m != ModeAct {
+		fe["policy.mode"] = `must be "observe" (record what it would do, send nothing) or "act"`
+	}
+	if h := o.Policy.HoldStatus; h != HoldDisabled && h != HoldPaused {
+		fe["policy.hold_status"] = `must be "disabled" (never lifted by Trackier itself) or "paused"`
+	}
+	if c := o.Policy.ConfirmAfterSeconds; c < 0 || c > 3600 {
+		fe["policy.confirm_after_seconds"] = "must be 0 (count a failure at once) to 3600"
+	}
+	if o.Policy.AutoUpdateDestination && !o.Policy.UpdateDestination {
+		fe["policy.auto_update_destination"] = "needs policy.update_destination"
 	}
 	if o.Policy.AlertURL != "" {
 		if msg := CheckHTTPURL(o.Policy.AlertURL); msg != "" {
@@ -107,4 +143,22 @@ func (o Offer) validateActions(fe FieldErrors) {
 			fe["policy.destination_params"] = "parameter names must not be empty"
 		}
 	}
+}
+
+// CheckPeriod is how often the scheduler checks o, clicks or not: every
+// update interval while urltracker holds its campaign (so that a link that
+// healed gets its campaign resumed without any click), else every
+// check_every_seconds, but never more often than the update interval, the
+// fleet-wide debounce, allows. ok is false when o has no scheduled checks:
+// disabled, or checked only when clicks arrive.
+func CheckPeriod(o Offer, held bool) (period time.Duration, ok bool) {
+	switch {
+	case !o.Enabled:
+		return 0, false
+	case held:
+		return o.UpdateInterval(), true
+	case o.CheckEverySeconds <= 0:
+		return 0, false
+	}
+	return max(time.Duration(o.CheckEverySeconds)*time.Second, o.UpdateInterval()), true
 }

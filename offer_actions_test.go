@@ -22,7 +22,7 @@ func TestPolicyNeedsACampaignToCall(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := Offer{Name: "o", URL: "https://offer.example/", UpdateIntervalSeconds: 60, Trackier: tt.trackier, Policy: tt.policy}
+			o := Offer{Name: "o", URL: "https://offer.example/", UpdateIntervalSeconds: 60, Trackier: tt.trackier, Policy: tt.policy}.Normalize()
 			fe := o.Validate()
 			if tt.bad == "" && fe != nil {
 				t.Errorf("Validate() = %v, want valid", fe)

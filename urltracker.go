@@ -128,6 +128,9 @@ type Check struct {
 	// differs from the one of the offer's previous healthy check.
 	LandingChanged  bool   `json:"landing_changed,omitempty"`
 	PreviousLanding string `json:"previous_landing,omitempty"`
+	// ConfirmedBy is the check that re-checked this failing one and found
+	// it failing too; nil when none did.
+	ConfirmedBy *int64 `json:"confirmed_by"`
 }
 
 // HopParams returns the query parameters of rawURL, first value of each.
@@ -147,17 +150,20 @@ func HopParams(rawURL string) map[string]string {
 
 // Offer is a link to watch.
 type Offer struct {
-	ID                    int64      `json:"id"`
-	Name                  string     `json:"name"`
-	URL                   string     `json:"url"`
-	ExpectedHost          string     `json:"expected_host"`
-	UpdateIntervalSeconds int        `json:"update_interval_seconds"`
-	Enabled               bool       `json:"enabled"`
-	CreatedAt             time.Time  `json:"created_at"`
-	UpdatedAt             time.Time  `json:"updated_at"`
-	Trackier              Trackier   `json:"trackier"`
-	Policy                Policy     `json:"policy"`
-	Stats                 OfferStats `json:"stats"`
+	ID                    int64  `json:"id"`
+	Name                  string `json:"name"`
+	URL                   string `json:"url"`
+	ExpectedHost          string `json:"expected_host"`
+	UpdateIntervalSeconds int    `json:"update_interval_seconds"`
+	// CheckEverySeconds: the offer is checked at least this often, clicks
+	// or not; 0 checks it only when clicks arrive.
+	CheckEverySeconds int        `json:"check_every_seconds"`
+	Enabled           bool       `json:"enabled"`
+	CreatedAt         time.Time  `json:"created_at"`
+	UpdatedAt         time.Time  `json:"updated_at"`
+	Trackier          Trackier   `json:"trackier"`
+	Policy            Policy     `json:"policy"`
+	Stats             OfferStats `json:"stats"`
 }
 
 // UpdateInterval is the offer's debounce period between two checks.
@@ -251,6 +257,9 @@ const (
 	OutcomeDebounced      EventOutcome = "debounced"
 	OutcomeOfferDisabled  EventOutcome = "offer_disabled"
 	OutcomeKillSwitchOff  EventOutcome = "kill_switch_off"
+	// OutcomeCampaignMismatch: the push's camp_id is not the offer's bound
+	// campaign; nothing is scheduled.
+	OutcomeCampaignMismatch EventOutcome = "campaign_mismatch"
 )
 
 // Action is one attempt at an outbound consequence of checks, as the
@@ -274,6 +283,17 @@ type Action struct {
 	Request json.RawMessage `json:"request"`
 	// NextAttemptAt is when a retrying action is tried again.
 	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	// VerifiedAfterMS is how long after the write Trackier's own read
+	// showed the change; nil when not verified.
+	VerifiedAfterMS *int64 `json:"verified_after_ms"`
+	// Reason tells why the action was decided ("after 2 failed checks in a
+	// row (last: broken)").
+	Reason string `json:"reason,omitempty"`
+	// Destination is the permanent redirect target a set_destination
+	// follows.
+	Destination string `json:"destination,omitempty"`
+	// ApprovedAt is when an admin approved a proposal awaiting approval.
+	ApprovedAt *time.Time `json:"approved_at,omitempty"`
 }
 
 // ActionKind names what an action does.
@@ -300,15 +320,24 @@ const (
 	// ActionSuppressed: the kill switch was off when the action came due;
 	// it is dropped, never sent later.
 	ActionSuppressed ActionOutcome = "suppressed"
+	// ActionObserved: observe mode decided the action and sent nothing.
+	ActionObserved ActionOutcome = "observed"
+	// ActionSkipped: the campaign's status, read before writing, was not
+	// one urltracker may change (Error names it); nothing was sent.
+	ActionSkipped ActionOutcome = "skipped"
+	// ActionAwaitingApproval: a destination proposal waits for an admin.
+	ActionAwaitingApproval ActionOutcome = "awaiting_approval"
 )
 
-// HealthState says whether urltracker holds an offer's campaign paused.
+// HealthState says whether urltracker holds an offer's campaign.
 type HealthState string
 
 // The health states of an offer.
 const (
-	StateActive             HealthState = "active"
-	StatePausedByURLTracker HealthState = "paused_by_urltracker"
+	StateActive HealthState = "active"
+	// StateHeld: urltracker set the campaign to the policy's hold status
+	// (or, in observe mode, would have).
+	StateHeld HealthState = "held"
 )
 
 // Errors the storage layer returns, for handlers to map to status codes.

@@ -18,6 +18,11 @@ const (
 	fURL            = "url"
 	fExpectedHost   = "expected_host"
 	fInterval       = "update_interval_seconds"
+	fCheckEvery     = "check_every_seconds"
+	fMode           = "policy.mode"
+	fHoldStatus     = "policy.hold_status"
+	fConfirmAfter   = "policy.confirm_after_seconds"
+	fAutoDest       = "policy.auto_update_destination"
 	fEnabled        = "enabled"
 	fCampaignID     = "trackier.campaign_id"
 	fAPIKey         = "trackier.api_key"
@@ -36,7 +41,10 @@ func offerValues(o urltracker.Offer) map[string]string {
 	v := map[string]string{
 		fName: o.Name, fURL: o.URL, fExpectedHost: o.ExpectedHost,
 		fInterval:   strconv.Itoa(o.UpdateIntervalSeconds),
-		fCampaignID: o.Trackier.CampaignID, fAPIBaseURL: o.Trackier.APIBaseURL,
+		fCheckEvery: strconv.Itoa(o.CheckEverySeconds),
+		fMode:       string(o.Policy.Mode), fHoldStatus: string(o.Policy.HoldStatus),
+		fConfirmAfter: strconv.Itoa(o.Policy.ConfirmAfterSeconds),
+		fCampaignID:   o.Trackier.CampaignID, fAPIBaseURL: o.Trackier.APIBaseURL,
 		fPauseAfter:  strconv.Itoa(o.Policy.PauseAfterFailures),
 		fResumeAfter: strconv.Itoa(o.Policy.ResumeAfterSuccesses),
 		fDestParams:  formatParams(o.Policy.DestinationParams),
@@ -48,6 +56,9 @@ func offerValues(o urltracker.Offer) map[string]string {
 	if o.Policy.UpdateDestination {
 		v[fUpdateDest] = checkboxChecked
 	}
+	if o.Policy.AutoUpdateDestination {
+		v[fAutoDest] = checkboxChecked
+	}
 	return v
 }
 
@@ -56,10 +67,11 @@ func offerValues(o urltracker.Offer) map[string]string {
 // cannot be read at all (a number that is not one), then Offer.Validate.
 func offerFromForm(form url.Values, o urltracker.Offer) (urltracker.Offer, map[string]string, urltracker.FieldErrors) {
 	values := map[string]string{}
-	for _, k := range []string{fName, fURL, fExpectedHost, fInterval, fCampaignID, fAPIBaseURL, fPauseAfter, fResumeAfter, fDestParams, fAlertURL} {
+	for _, k := range []string{fName, fURL, fExpectedHost, fInterval, fCheckEvery, fCampaignID, fAPIBaseURL,
+		fMode, fPauseAfter, fResumeAfter, fHoldStatus, fConfirmAfter, fDestParams, fAlertURL} {
 		values[k] = strings.TrimSpace(form.Get(k))
 	}
-	for _, k := range []string{fEnabled, fUpdateDest} {
+	for _, k := range []string{fEnabled, fUpdateDest, fAutoDest} {
 		if form.Get(k) != "" {
 			values[k] = checkboxChecked
 		}
@@ -77,13 +89,18 @@ func offerFromForm(form url.Values, o urltracker.Offer) (urltracker.Offer, map[s
 	}
 	o.Name, o.URL, o.ExpectedHost = values[fName], values[fURL], values[fExpectedHost]
 	o.UpdateIntervalSeconds = number(fInterval, 0)
+	o.CheckEverySeconds = number(fCheckEvery, urltracker.DefaultCheckEverySeconds)
 	o.Enabled = values[fEnabled] != ""
 	o.Trackier.CampaignID, o.Trackier.APIBaseURL = values[fCampaignID], values[fAPIBaseURL]
 	// Write-only: an empty key field keeps the stored key.
 	o.Trackier.APIKey = strings.TrimSpace(form.Get(fAPIKey))
 	o.Policy.PauseAfterFailures = number(fPauseAfter, 0)
 	o.Policy.ResumeAfterSuccesses = number(fResumeAfter, 0)
+	o.Policy.Mode = urltracker.Mode(values[fMode])
+	o.Policy.HoldStatus = urltracker.HoldStatus(values[fHoldStatus])
+	o.Policy.ConfirmAfterSeconds = number(fConfirmAfter, urltracker.DefaultConfirmAfterSeconds)
 	o.Policy.UpdateDestination = values[fUpdateDest] != ""
+	o.Policy.AutoUpdateDestination = values[fAutoDest] != ""
 	o.Policy.AlertURL = values[fAlertURL]
 	params, err := parseParams(values[fDestParams])
 	if err != nil {
@@ -135,7 +152,11 @@ func formatParams(params map[string]string) string {
 type field struct {
 	Name, Label, Type, Value, Hint, Error string
 	Required                              bool
+	// Options are the choices of a select.
+	Options []option
 }
+
+type option struct{ Value, Label string }
 
 // ID is the element id of the field's input.
 func (f field) ID() string { return "f-" + strings.ReplaceAll(f.Name, ".", "-") }
@@ -171,8 +192,9 @@ func newOfferFormPage(rec *store.OfferRecord, values map[string]string, fe urltr
 			{Name: fName, Label: "Name", Type: "text", Required: true},
 			{Name: fURL, Label: "Link to check", Type: "url", Required: true, Hint: "The offer link as a visitor opens it, e.g. https://track.example.com/click?o=42."},
 			{Name: fExpectedHost, Label: "Expected landing host", Type: "text", Hint: "Optional. The host the chain must end on, e.g. shop.example.com; any other is an unexpected landing."},
-			{Name: fInterval, Label: "Update interval (seconds)", Type: "number", Required: true, Hint: "At most one check per interval, however many clicks arrive."},
-			{Name: fEnabled, Label: "Enabled: check this offer when clicks arrive", Type: "checkbox"},
+			{Name: fInterval, Label: "Update interval (seconds)", Type: "number", Required: true, Hint: "At most one check per interval, however many clicks arrive. A held campaign's offer is re-checked this often."},
+			{Name: fCheckEvery, Label: "Check at least every (seconds)", Type: "number", Hint: "Checks run this often even without clicks. 0 checks only when clicks arrive; empty means 3600."},
+			{Name: fEnabled, Label: "Enabled: check this offer", Type: "checkbox"},
 		}},
 		{Legend: "Trackier campaign", Fields: []field{
 			{Name: fCampaignID, Label: "Campaign ID", Type: "text", Hint: "Optional. The campaign urltracker pauses, resumes or updates."},
@@ -180,9 +202,17 @@ func newOfferFormPage(rec *store.OfferRecord, values map[string]string, fe urltr
 			{Name: fAPIBaseURL, Label: "API base URL", Type: "url", Hint: "Leave empty for " + urltracker.DefaultTrackierAPIBaseURL + "."},
 		}},
 		{Legend: "Health policy", Fields: []field{
-			{Name: fPauseAfter, Label: "Pause after failed checks in a row", Type: "number", Hint: "0: never pause."},
-			{Name: fResumeAfter, Label: "Resume after healthy checks in a row", Type: "number", Hint: "0: never resume. Only a campaign urltracker paused itself is resumed."},
-			{Name: fUpdateDest, Label: "Update the campaign's destination when the landing page moved", Type: "checkbox"},
+			{Name: fMode, Label: "Mode", Type: "select", Options: []option{
+				{string(urltracker.ModeObserve), "Observe: record what it would do, send nothing to Trackier"},
+				{string(urltracker.ModeAct), "Act: hold, resume and update the Trackier campaign"}}},
+			{Name: fPauseAfter, Label: "Hold the campaign after failed checks in a row", Type: "number", Hint: "0: never hold."},
+			{Name: fHoldStatus, Label: "Hold with status", Type: "select", Options: []option{
+				{string(urltracker.HoldDisabled), "disabled (Trackier never lifts it by itself)"},
+				{string(urltracker.HoldPaused), "paused (Trackier lifts it when a cap refreshes or the campaign is edited)"}}},
+			{Name: fResumeAfter, Label: "Resume after healthy checks in a row", Type: "number", Hint: "0: never resume. Only a campaign urltracker holds, still in the status it set, is resumed."},
+			{Name: fConfirmAfter, Label: "Confirm a failure after (seconds)", Type: "number", Hint: "A failing check is re-checked once after this long before it counts. 0 counts it at once; empty means 30."},
+			{Name: fUpdateDest, Label: "Propose a new campaign URL when the offer link moved permanently (301/308 on two checks in a row)", Type: "checkbox"},
+			{Name: fAutoDest, Label: "Send the new campaign URL without waiting for approval", Type: "checkbox"},
 			{Name: fDestParams, Label: "Parameters to add to a new destination", Type: "textarea", Hint: "One name=value per line."},
 			{Name: fAlertURL, Label: "Alert URL", Type: "url", Hint: "Optional. urltracker POSTs a JSON alert here when it acts."},
 		}},

@@ -229,7 +229,7 @@ func TestOfferFormValidationMessages(t *testing.T) {
 			"Link to check: must be an absolute http:// or https:// URL",
 			"Update interval (seconds): must be a whole number",
 			"Expected landing host: a host name such as shop.example.com",
-			"Pause after failed checks in a row: must be 0 (off) or more",
+			"Hold the campaign after failed checks in a row: must be 0 (off) or more",
 			"Alert URL: must be an absolute http:// or https:// URL",
 			"line 2: write one name=value per line",
 			"API key: not saved, because of the errors above: enter the key again",

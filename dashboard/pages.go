@@ -321,12 +321,11 @@ func (h *handlers) checkNow(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handlers) newOfferForm(w http.ResponseWriter, r *http.Request) {
-	o := urltracker.Offer{UpdateIntervalSeconds: urltracker.DefaultUpdateInterval, Enabled: true}
-	h.render(w, r, http.StatusOK, "offer_form", newOfferFormPage(nil, offerValues(o), nil))
+	h.render(w, r, http.StatusOK, "offer_form", newOfferFormPage(nil, offerValues(urltracker.NewOffer()), nil))
 }
 
 func (h *handlers) createOffer(w http.ResponseWriter, r *http.Request) {
-	o, values, fe := offerFromForm(r.PostForm, urltracker.Offer{})
+	o, values, fe := offerFromForm(r.PostForm, urltracker.NewOffer())
 	if fe == nil {
 		rec, err := h.d.DB.CreateOffer(r.Context(), o)
 		switch {
@@ -415,7 +414,7 @@ func (h *handlers) trace(w http.ResponseWriter, r *http.Request) {
 	}
 	if q.Has("url") {
 		// The same rules as an offer's URL and expected host.
-		fe := urltracker.Offer{Name: "trace", URL: p.URL, ExpectedHost: p.ExpectedHost, UpdateIntervalSeconds: 1}.Validate()
+		fe := urltracker.Offer{Name: "trace", URL: p.URL, ExpectedHost: p.ExpectedHost, UpdateIntervalSeconds: 1}.Normalize().Validate()
 		p.URLError, p.HostError = fe["url"], fe["expected_host"]
 		if fe == nil {
 			check := h.d.Tracer.Trace(r.Context(), tracer.Request{URL: p.URL, ExpectedHost: p.ExpectedHost})

@@ -99,7 +99,7 @@ func (q *Queue) DecideActionsTx(ctx context.Context, tx *sql.Tx, offer urltracke
 	if check.Verdict == urltracker.VerdictHealthy {
 		h.ConsecutiveSuccesses++
 		h.ConsecutiveFailures = 0
-		if bound && p.ResumeAfterSuccesses > 0 && h.State == urltracker.StatePausedByURLTracker && h.ConsecutiveSuccesses >= p.ResumeAfterSuccesses {
+		if bound && p.ResumeAfterSuccesses > 0 && h.State == urltracker.StateHeld && h.ConsecutiveSuccesses >= p.ResumeAfterSuccesses {
 			h.State = urltracker.StateActive
 			decided = append(decided, withAction(base, urltracker.ActionResume))
 		}
@@ -112,7 +112,7 @@ func (q *Queue) DecideActionsTx(ctx context.Context, tx *sql.Tx, offer urltracke
 		h.ConsecutiveFailures++
 		h.ConsecutiveSuccesses = 0
 		if bound && p.PauseAfterFailures > 0 && h.State == urltracker.StateActive && h.ConsecutiveFailures >= p.PauseAfterFailures {
-			h.State = urltracker.StatePausedByURLTracker
+			h.State = urltracker.StateHeld
 			decided = append(decided, withAction(base, urltracker.ActionPause))
 		}
 	}
@@ -328,7 +328,7 @@ func (w *actionWorker) stale(ctx context.Context, args ActionArgs) (string, erro
 	var want urltracker.HealthState
 	switch args.Action {
 	case urltracker.ActionPause:
-		want = urltracker.StatePausedByURLTracker
+		want = urltracker.StateHeld
 	case urltracker.ActionResume:
 		want = urltracker.StateActive
 	default:
@@ -382,11 +382,11 @@ func (w *actionWorker) settle(ctx context.Context, tx *sql.Tx, offer urltracker.
 	if !entry.Success {
 		switch args.Action {
 		case urltracker.ActionPause:
-			if _, err := w.q.db.SwapHealthStateTx(ctx, tx, offer.ID, urltracker.StatePausedByURLTracker, urltracker.StateActive); err != nil {
+			if _, err := w.q.db.SwapHealthStateTx(ctx, tx, offer.ID, urltracker.StateHeld, urltracker.StateActive); err != nil {
 				return err
 			}
 		case urltracker.ActionResume:
-			if _, err := w.q.db.SwapHealthStateTx(ctx, tx, offer.ID, urltracker.StateActive, urltracker.StatePausedByURLTracker); err != nil {
+			if _, err := w.q.db.SwapHealthStateTx(ctx, tx, offer.ID, urltracker.StateActive, urltracker.StateHeld); err != nil {
 				return err
 			}
 		}

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,13 +14,16 @@ import (
 // offerInput is the body of offer create and PATCH requests; nil fields are
 // left as they are (PATCH) or take their defaults (create).
 type offerInput struct {
-	Name                  *string            `json:"name"`
-	URL                   *string            `json:"url"`
-	ExpectedHost          *string            `json:"expected_host"`
-	UpdateIntervalSeconds *int               `json:"update_interval_seconds"`
-	Enabled               *bool              `json:"enabled"`
-	Trackier              *trackierInput     `json:"trackier"`
-	Policy                *urltracker.Policy `json:"policy"`
+	Name                  *string        `json:"name"`
+	URL                   *string        `json:"url"`
+	ExpectedHost          *string        `json:"expected_host"`
+	UpdateIntervalSeconds *int           `json:"update_interval_seconds"`
+	CheckEverySeconds     *int           `json:"check_every_seconds"`
+	Enabled               *bool          `json:"enabled"`
+	Trackier              *trackierInput `json:"trackier"`
+	// Policy is applied over the offer's policy: fields it leaves out keep
+	// their value (PATCH) or default (create).
+	Policy json.RawMessage `json:"policy"`
 }
 
 type trackierInput struct {
@@ -28,7 +33,7 @@ type trackierInput struct {
 }
 
 // apply returns o changed by the fields present in in.
-func (in offerInput) apply(o urltracker.Offer) urltracker.Offer {
+func (in offerInput) apply(o urltracker.Offer) (urltracker.Offer, error) {
 	set := func(dst *string, src *string) {
 		if src != nil {
 			*dst = strings.TrimSpace(*src)
@@ -40,6 +45,9 @@ func (in offerInput) apply(o urltracker.Offer) urltracker.Offer {
 	if in.UpdateIntervalSeconds != nil {
 		o.UpdateIntervalSeconds = *in.UpdateIntervalSeconds
 	}
+	if in.CheckEverySeconds != nil {
+		o.CheckEverySeconds = *in.CheckEverySeconds
+	}
 	if in.Enabled != nil {
 		o.Enabled = *in.Enabled
 	}
@@ -49,10 +57,15 @@ func (in offerInput) apply(o urltracker.Offer) urltracker.Offer {
 		set(&o.Trackier.APIKey, t.APIKey)
 		set(&o.Trackier.CampaignID, t.CampaignID)
 	}
-	if in.Policy != nil {
-		o.Policy = *in.Policy
+	if len(in.Policy) > 0 && string(in.Policy) != "null" {
+		// A fresh map, so that destination_params given replace the old
+		// ones rather than merge into them.
+		o.Policy.DestinationParams = nil
+		if err := json.Unmarshal(in.Policy, &o.Policy); err != nil {
+			return o, errors.New("malformed JSON body: policy: " + jsonErrorText(err))
+		}
 	}
-	return o.Normalize()
+	return o.Normalize(), nil
 }
 
 // offerView is an offer as the API shows it, with its S2S push URL.
@@ -85,7 +98,11 @@ func handleOfferCreate(d Deps) http.Handler {
 		if !decodeJSON(w, r, &in) {
 			return
 		}
-		o := in.apply(urltracker.Offer{UpdateIntervalSeconds: urltracker.DefaultUpdateInterval, Enabled: true})
+		o, err := in.apply(urltracker.NewOffer())
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
 		if fe := o.Validate(); fe != nil {
 			writeFieldErrors(w, fe)
 			return
@@ -144,7 +161,11 @@ func handleOfferPatch(d Deps) http.Handler {
 			storeError(w, err)
 			return
 		}
-		o := in.apply(rec.Offer)
+		o, err := in.apply(rec.Offer)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
 		if fe := o.Validate(); fe != nil {
 			writeFieldErrors(w, fe)
 			return

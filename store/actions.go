@@ -5,20 +5,45 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/urltracker/urltracker"
 )
 
 // Health is an offer's health state: the streaks of counted checks and
-// whether urltracker holds its campaign paused.
+// whether urltracker holds its campaign.
 type Health struct {
-	OfferID              int64                  `json:"offer_id"`
-	State                urltracker.HealthState `json:"state"`
-	ConsecutiveFailures  int                    `json:"consecutive_failures"`
-	ConsecutiveSuccesses int                    `json:"consecutive_successes"`
+	OfferID int64                  `json:"offer_id"`
+	State   urltracker.HealthState `json:"state"`
+	// HoldObserved marks a hold that observe mode only recorded.
+	HoldObserved bool `json:"hold_observed"`
+	// HoldStatus is the campaign status the hold set.
+	HoldStatus urltracker.HoldStatus `json:"hold_status,omitempty"`
+	// HeldAt is when the hold was decided.
+	HeldAt               *time.Time `json:"held_at,omitempty"`
+	ConsecutiveFailures  int        `json:"consecutive_failures"`
+	ConsecutiveSuccesses int        `json:"consecutive_successes"`
 	// LastVerdict is the verdict of the last counted check; empty before
 	// the first.
 	LastVerdict urltracker.Verdict `json:"last_verdict"`
+	// Redirect is where the offer link's first hop pointed with a
+	// permanent redirect on the last counted check.
+	Redirect string `json:"redirect,omitempty"`
+	// ProposedDestination is the redirect target last proposed.
+	ProposedDestination string `json:"proposed_destination,omitempty"`
+}
+
+const healthColumns = `state, hold_observed, hold_status, held_at, consecutive_failures, consecutive_successes, last_verdict,
+	redirect, proposed_destination`
+
+func scanHealth(s scanner, h *Health) error {
+	var heldAt sql.NullInt64
+	if err := s.Scan(&h.State, &h.HoldObserved, &h.HoldStatus, &heldAt, &h.ConsecutiveFailures, &h.ConsecutiveSuccesses,
+		&h.LastVerdict, &h.Redirect, &h.ProposedDestination); err != nil {
+		return err
+	}
+	h.HeldAt = fromNullMicros(heldAt)
+	return nil
 }
 
 // HealthForUpdateTx loads the offer's health state inside tx, creating it if
@@ -29,13 +54,12 @@ func (db *DB) HealthForUpdateTx(ctx context.Context, tx *sql.Tx, offerID int64) 
 		ON CONFLICT (offer_id) DO NOTHING`), offerID, string(urltracker.StateActive), micros(db.now())); err != nil {
 		return Health{}, fmt.Errorf("create health of offer %d: %w", offerID, err)
 	}
-	query := `SELECT state, consecutive_failures, consecutive_successes, last_verdict FROM offer_health WHERE offer_id = ?`
+	query := `SELECT ` + healthColumns + ` FROM offer_health WHERE offer_id = ?`
 	if db.dialect == Postgres {
 		query += ` FOR UPDATE`
 	}
 	h := Health{OfferID: offerID}
-	err := tx.QueryRowContext(ctx, db.q(query), offerID).Scan(&h.State, &h.ConsecutiveFailures, &h.ConsecutiveSuccesses, &h.LastVerdict)
-	if err != nil {
+	if err := scanHealth(tx.QueryRowContext(ctx, db.q(query), offerID), &h); err != nil {
 		return h, fmt.Errorf("load health of offer %d: %w", offerID, err)
 	}
 	return h, nil
@@ -43,9 +67,15 @@ func (db *DB) HealthForUpdateTx(ctx context.Context, tx *sql.Tx, offerID int64) 
 
 // SaveHealthTx stores h inside tx.
 func (db *DB) SaveHealthTx(ctx context.Context, tx *sql.Tx, h Health) error {
-	_, err := tx.ExecContext(ctx, db.q(`UPDATE offer_health SET state = ?, consecutive_failures = ?, consecutive_successes = ?,
-		last_verdict = ?, updated_at = ? WHERE offer_id = ?`),
-		string(h.State), h.ConsecutiveFailures, h.ConsecutiveSuccesses, string(h.LastVerdict), micros(db.now()), h.OfferID)
+	var heldAt sql.NullInt64
+	if h.HeldAt != nil {
+		heldAt = sql.NullInt64{Int64: micros(*h.HeldAt), Valid: true}
+	}
+	_, err := tx.ExecContext(ctx, db.q(`UPDATE offer_health SET state = ?, hold_observed = ?, hold_status = ?, held_at = ?,
+		consecutive_failures = ?, consecutive_successes = ?, last_verdict = ?, redirect = ?, proposed_destination = ?,
+		updated_at = ? WHERE offer_id = ?`),
+		string(h.State), h.HoldObserved, string(h.HoldStatus), heldAt, h.ConsecutiveFailures, h.ConsecutiveSuccesses,
+		string(h.LastVerdict), h.Redirect, h.ProposedDestination, micros(db.now()), h.OfferID)
 	if err != nil {
 		return fmt.Errorf("save health of offer %d: %w", h.OfferID, err)
 	}
@@ -68,8 +98,7 @@ func (db *DB) SwapHealthStateTx(ctx context.Context, tx *sql.Tx, offerID int64, 
 // with empty streaks.
 func (db *DB) Health(ctx context.Context, offerID int64) (Health, error) {
 	h := Health{OfferID: offerID, State: urltracker.StateActive}
-	err := db.sql.QueryRowContext(ctx, db.q(`SELECT state, consecutive_failures, consecutive_successes, last_verdict
-		FROM offer_health WHERE offer_id = ?`), offerID).Scan(&h.State, &h.ConsecutiveFailures, &h.ConsecutiveSuccesses, &h.LastVerdict)
+	err := scanHealth(db.sql.QueryRowContext(ctx, db.q(`SELECT `+healthColumns+` FROM offer_health WHERE offer_id = ?`), offerID), &h)
 	if errors.Is(err, sql.ErrNoRows) {
 		return h, nil
 	}
@@ -98,17 +127,21 @@ func (db *DB) RecordActionTx(ctx context.Context, tx *sql.Tx, a *urltracker.Acti
 	if request == "" {
 		request = "{}"
 	}
-	var checkID, next sql.NullInt64
+	var checkID, next, verified sql.NullInt64
 	if a.CheckID != 0 {
 		checkID = sql.NullInt64{Int64: a.CheckID, Valid: true}
 	}
 	if a.NextAttemptAt != nil {
 		next = sql.NullInt64{Int64: micros(*a.NextAttemptAt), Valid: true}
 	}
+	if a.VerifiedAfterMS != nil {
+		verified = sql.NullInt64{Int64: *a.VerifiedAfterMS, Valid: true}
+	}
 	err := tx.QueryRowContext(ctx, db.q(`INSERT INTO actions (offer_id, check_id, job_id, kind, attempt, at, outcome, success,
-		status_code, error, duration_ms, request, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		status_code, error, duration_ms, request, next_attempt_at, verified_after_ms, reason, destination)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		a.OfferID, checkID, a.JobID, string(a.Kind), a.Attempt, micros(a.At), string(a.Outcome), a.Success,
-		a.StatusCode, a.Error, a.DurationMS, request, next).Scan(&a.ID)
+		a.StatusCode, a.Error, a.DurationMS, request, next, verified, a.Reason, a.Destination).Scan(&a.ID)
 	if err != nil {
 		return fmt.Errorf("record %s action of offer %d: %w", a.Kind, a.OfferID, err)
 	}
@@ -117,19 +150,23 @@ func (db *DB) RecordActionTx(ctx context.Context, tx *sql.Tx, a *urltracker.Acti
 
 // actionColumns are the columns scanAction reads, in its order.
 const actionColumns = `id, offer_id, check_id, job_id, kind, attempt, at, outcome, success,
-	status_code, error, duration_ms, request, next_attempt_at`
+	status_code, error, duration_ms, request, next_attempt_at, verified_after_ms, reason, destination, approved_at`
 
 func scanAction(s scanner) (urltracker.Action, error) {
 	var a urltracker.Action
-	var checkID, next sql.NullInt64
+	var checkID, next, verified, approved sql.NullInt64
 	var at int64
 	var kind, outcome, request string
 	if err := s.Scan(&a.ID, &a.OfferID, &checkID, &a.JobID, &kind, &a.Attempt, &at, &outcome, &a.Success,
-		&a.StatusCode, &a.Error, &a.DurationMS, &request, &next); err != nil {
+		&a.StatusCode, &a.Error, &a.DurationMS, &request, &next, &verified, &a.Reason, &a.Destination, &approved); err != nil {
 		return a, err
 	}
 	a.CheckID, a.Kind, a.Outcome = checkID.Int64, urltracker.ActionKind(kind), urltracker.ActionOutcome(outcome)
 	a.At, a.NextAttemptAt, a.Request = fromMicros(at), fromNullMicros(next), []byte(request)
+	a.ApprovedAt = fromNullMicros(approved)
+	if verified.Valid {
+		a.VerifiedAfterMS = &verified.Int64
+	}
 	return a, nil
 }
 

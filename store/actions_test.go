@@ -49,24 +49,24 @@ func TestHealthStateAndActionsLog(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				h.ConsecutiveFailures, h.State, h.LastVerdict = 3, urltracker.StatePausedByURLTracker, urltracker.VerdictBroken
+				h.ConsecutiveFailures, h.State, h.LastVerdict = 3, urltracker.StateHeld, urltracker.VerdictBroken
 				return db.SaveHealthTx(ctx, tx, h)
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
 			h, err := db.Health(ctx, offer.ID)
-			if err != nil || h.ConsecutiveFailures != 3 || h.State != urltracker.StatePausedByURLTracker || h.LastVerdict != urltracker.VerdictBroken {
+			if err != nil || h.ConsecutiveFailures != 3 || h.State != urltracker.StateHeld || h.LastVerdict != urltracker.VerdictBroken {
 				t.Fatalf("saved health = %+v, %v", h, err)
 			}
 
 			var swapped, again bool
 			next := time.Now().Add(5 * time.Second).UTC().Truncate(time.Microsecond)
 			err = db.InTx(ctx, func(tx *sql.Tx) error {
-				if swapped, err = db.SwapHealthStateTx(ctx, tx, offer.ID, urltracker.StatePausedByURLTracker, urltracker.StateActive); err != nil {
+				if swapped, err = db.SwapHealthStateTx(ctx, tx, offer.ID, urltracker.StateHeld, urltracker.StateActive); err != nil {
 					return err
 				}
-				if again, err = db.SwapHealthStateTx(ctx, tx, offer.ID, urltracker.StatePausedByURLTracker, urltracker.StateActive); err != nil {
+				if again, err = db.SwapHealthStateTx(ctx, tx, offer.ID, urltracker.StateHeld, urltracker.StateActive); err != nil {
 					return err
 				}
 				for i, a := range []urltracker.Action{

@@ -33,21 +33,35 @@ func (db *DB) SaveCheckTx(ctx context.Context, tx *sql.Tx, c *urltracker.Check) 
 	return nil
 }
 
+// ConfirmCheckTx records inside tx that check confirmedBy re-checked the
+// failing check id and found it failing too.
+func (db *DB) ConfirmCheckTx(ctx context.Context, tx *sql.Tx, id, confirmedBy int64) error {
+	if _, err := tx.ExecContext(ctx, db.q(`UPDATE checks SET confirmed_by = ? WHERE id = ?`), confirmedBy, id); err != nil {
+		return fmt.Errorf("mark check %d confirmed: %w", id, err)
+	}
+	return nil
+}
+
 // SaveCheck records a check on its own.
 func (db *DB) SaveCheck(ctx context.Context, c *urltracker.Check) error {
 	return db.InTx(ctx, func(tx *sql.Tx) error { return db.SaveCheckTx(ctx, tx, c) })
 }
 
-const checkColumns = `id, offer_id, started_at, duration_ms, success, verdict, final_url, error, chain, landing_changed, previous_landing`
+const checkColumns = `id, offer_id, started_at, duration_ms, success, verdict, final_url, error, chain, landing_changed, previous_landing,
+	confirmed_by`
 
 func scanCheck(s scanner) (urltracker.Check, error) {
 	var c urltracker.Check
 	var started int64
 	var verdict, chain string
+	var confirmedBy sql.NullInt64
 	err := s.Scan(&c.ID, &c.OfferID, &started, &c.DurationMS, &c.Success, &verdict, &c.FinalURL, &c.Error, &chain,
-		&c.LandingChanged, &c.PreviousLanding)
+		&c.LandingChanged, &c.PreviousLanding, &confirmedBy)
 	if err != nil {
 		return c, err
+	}
+	if confirmedBy.Valid {
+		c.ConfirmedBy = &confirmedBy.Int64
 	}
 	c.StartedAt, c.Verdict = fromMicros(started), urltracker.Verdict(verdict)
 	if err := json.Unmarshal([]byte(chain), &c.Chain); err != nil {

@@ -21,7 +21,7 @@ func NewToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-const offerColumns = `o.id, o.name, o.url, o.expected_host, o.update_interval_seconds, o.enabled,
+const offerColumns = `o.id, o.name, o.url, o.expected_host, o.update_interval_seconds, o.check_every_seconds, o.enabled,
 	o.trackier_api_base_url, o.trackier_api_key, o.trackier_campaign_id, o.policy, o.created_at, o.updated_at,
 	COALESCE(c.webhook_count, 0), COALESCE(c.check_count, 0), c.last_webhook_at, c.last_check_at, COALESCE(c.last_verdict, ''),
 	COALESCE((SELECT t.token FROM webhook_tokens t WHERE t.offer_id = o.id ORDER BY t.created_at, t.token LIMIT 1), '')`
@@ -42,7 +42,7 @@ func scanOffer(s scanner) (OfferRecord, error) {
 	var created, updated int64
 	var lastWebhook, lastCheck sql.NullInt64
 	var verdict string
-	err := s.Scan(&r.ID, &r.Name, &r.URL, &r.ExpectedHost, &r.UpdateIntervalSeconds, &r.Enabled,
+	err := s.Scan(&r.ID, &r.Name, &r.URL, &r.ExpectedHost, &r.UpdateIntervalSeconds, &r.CheckEverySeconds, &r.Enabled,
 		&r.Trackier.APIBaseURL, &r.Trackier.APIKey, &r.Trackier.CampaignID, &policy, &created, &updated,
 		&r.Stats.WebhookCount, &r.Stats.CheckCount, &lastWebhook, &lastCheck, &verdict, &r.WebhookToken)
 	if err != nil {
@@ -55,10 +55,12 @@ func scanOffer(s scanner) (OfferRecord, error) {
 	if err := json.Unmarshal([]byte(policy), &r.Policy); err != nil {
 		return r, fmt.Errorf("offer %d: decode policy: %w", r.ID, err)
 	}
+	r.Offer = r.Offer.Normalize()
 	return r, nil
 }
 
-// CreateOffer stores a new offer with a fresh webhook token.
+// CreateOffer stores a new offer with a fresh webhook token. An enabled
+// offer with a schedule is due for its first scheduled check at once.
 func (db *DB) CreateOffer(ctx context.Context, o urltracker.Offer) (OfferRecord, error) {
 	policy, err := jsonenc.Marshal(o.Policy)
 	if err != nil {
@@ -67,11 +69,15 @@ func (db *DB) CreateOffer(ctx context.Context, o urltracker.Offer) (OfferRecord,
 	now := micros(db.now())
 	var id int64
 	err = db.InTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, db.q(`INSERT INTO offers (name, url, expected_host, update_interval_seconds, enabled,
-			trackier_api_base_url, trackier_api_key, trackier_campaign_id, policy, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-			o.Name, o.URL, o.ExpectedHost, o.UpdateIntervalSeconds, o.Enabled,
-			o.Trackier.APIBaseURL, o.Trackier.APIKey, o.Trackier.CampaignID, string(policy), now, now).Scan(&id)
+		var next sql.NullInt64
+		if o.Enabled && o.CheckEverySeconds > 0 {
+			next = sql.NullInt64{Int64: now, Valid: true}
+		}
+		err := tx.QueryRowContext(ctx, db.q(`INSERT INTO offers (name, url, expected_host, update_interval_seconds, check_every_seconds,
+			enabled, trackier_api_base_url, trackier_api_key, trackier_campaign_id, policy, created_at, updated_at, next_check_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			o.Name, o.URL, o.ExpectedHost, o.UpdateIntervalSeconds, o.CheckEverySeconds, o.Enabled,
+			o.Trackier.APIBaseURL, o.Trackier.APIKey, o.Trackier.CampaignID, string(policy), now, now, next).Scan(&id)
 		if err != nil {
 			return db.mapConstraint(err)
 		}
@@ -144,21 +150,47 @@ func (db *DB) Offers(ctx context.Context, limit int) ([]OfferRecord, error) {
 
 // UpdateOffer replaces the editable fields of an offer. An empty APIKey keeps
 // the stored key, since the key is write-only and clients never see it.
+//
+// The offer's next scheduled check follows the edit: none while disabled or
+// without a schedule (unless urltracker holds its campaign), at once when it
+// had none, and no later than one period from now when the period shrank.
 func (db *DB) UpdateOffer(ctx context.Context, o urltracker.Offer) (OfferRecord, error) {
 	policy, err := jsonenc.Marshal(o.Policy)
 	if err != nil {
 		return OfferRecord{}, err
 	}
-	res, err := db.sql.ExecContext(ctx, db.q(`UPDATE offers SET name = ?, url = ?, expected_host = ?, update_interval_seconds = ?,
-		enabled = ?, trackier_api_base_url = ?, trackier_api_key = CASE WHEN ? = '' THEN trackier_api_key ELSE ? END,
-		trackier_campaign_id = ?, policy = ?, updated_at = ? WHERE id = ?`),
-		o.Name, o.URL, o.ExpectedHost, o.UpdateIntervalSeconds, o.Enabled, o.Trackier.APIBaseURL,
-		o.Trackier.APIKey, o.Trackier.APIKey, o.Trackier.CampaignID, string(policy), micros(db.now()), o.ID)
+	err = db.InTx(ctx, func(tx *sql.Tx) error {
+		var next sql.NullInt64
+		var held bool
+		err := tx.QueryRowContext(ctx, db.q(`SELECT o.next_check_at, COALESCE(h.state, '') = ? FROM offers o
+			LEFT JOIN offer_health h ON h.offer_id = o.id WHERE o.id = ?`), string(urltracker.StateHeld), o.ID).Scan(&next, &held)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("offer %d: %w", o.ID, urltracker.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("update offer %d: %w", o.ID, err)
+		}
+		now := db.now()
+		if period, ok := urltracker.CheckPeriod(o, held); !ok {
+			next = sql.NullInt64{}
+		} else if latest := micros(now.Add(period)); !next.Valid {
+			next = sql.NullInt64{Int64: micros(now), Valid: true}
+		} else if next.Int64 > latest {
+			next.Int64 = latest
+		}
+		_, err = tx.ExecContext(ctx, db.q(`UPDATE offers SET name = ?, url = ?, expected_host = ?, update_interval_seconds = ?,
+			check_every_seconds = ?, enabled = ?, trackier_api_base_url = ?,
+			trackier_api_key = CASE WHEN ? = '' THEN trackier_api_key ELSE ? END,
+			trackier_campaign_id = ?, policy = ?, updated_at = ?, next_check_at = ? WHERE id = ?`),
+			o.Name, o.URL, o.ExpectedHost, o.UpdateIntervalSeconds, o.CheckEverySeconds, o.Enabled, o.Trackier.APIBaseURL,
+			o.Trackier.APIKey, o.Trackier.APIKey, o.Trackier.CampaignID, string(policy), micros(now), next, o.ID)
+		if err != nil {
+			return fmt.Errorf("update offer %d: %w", o.ID, db.mapConstraint(err))
+		}
+		return nil
+	})
 	if err != nil {
-		return OfferRecord{}, fmt.Errorf("update offer %d: %w", o.ID, db.mapConstraint(err))
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return OfferRecord{}, fmt.Errorf("offer %d: %w", o.ID, urltracker.ErrNotFound)
+		return OfferRecord{}, err
 	}
 	db.tokens.forget()
 	return db.Offer(ctx, o.ID)

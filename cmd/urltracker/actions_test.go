@@ -252,7 +252,7 @@ func TestPauseAfterNFailuresOncePerOutageAndResumeAfterMHealthy(t *testing.T) {
 		}
 	}
 	failing := trigger(t, a, offer.ID, urltracker.VerdictBroken)
-	if h := actionsOf(t, a, offer.ID).Health; h.State != urltracker.StatePausedByURLTracker {
+	if h := actionsOf(t, a, offer.ID).Health; h.State != urltracker.StateHeld {
 		t.Fatalf("after 3 failures health = %+v, want paused_by_urltracker", h)
 	}
 	pauses := waitOutcome(t, a, offer.ID, urltracker.ActionPause, urltracker.ActionSucceeded, 15*time.Second)
@@ -265,7 +265,7 @@ func TestPauseAfterNFailuresOncePerOutageAndResumeAfterMHealthy(t *testing.T) {
 
 	site.broken.Store(false)
 	trigger(t, a, offer.ID, urltracker.VerdictHealthy)
-	if h := actionsOf(t, a, offer.ID).Health; h.State != urltracker.StatePausedByURLTracker || h.ConsecutiveSuccesses != 1 {
+	if h := actionsOf(t, a, offer.ID).Health; h.State != urltracker.StateHeld || h.ConsecutiveSuccesses != 1 {
 		t.Fatalf("after 1 healthy check health = %+v, want still paused", h)
 	}
 	trigger(t, a, offer.ID, urltracker.VerdictHealthy)
