@@ -85,13 +85,6 @@ const (
 	VerdictBlocked           Verdict = "blocked"
 )
 
-// Counts reports whether a check with this verdict judged the link, and so
-// counts toward its health: the pause and resume streaks and the success
-// rate of the status endpoint and the overview. A blocked check (the address
-// guard refused the destination) says nothing about the link. This is the
-// one definition; store.StatsSince writes the same in SQL.
-func (v Verdict) Counts() bool { return v != VerdictBlocked }
-
 // RedirectType says how one hop led to the next.
 type RedirectType string
 

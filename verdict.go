@@ -28,7 +28,10 @@ const (
 	HealthNeutral Health = "neutral"
 )
 
-// Health says whether v counts as a failure, as health, or not at all.
+// Health says whether v counts as a failure, as health, or not at all: the
+// hold and resume streaks and the success rate of the status endpoint and
+// the overview count every verdict but the neutral ones. This is the one
+// definition; store.StatsSince writes the same in SQL.
 //
 // blocked is neutral: the address guard refused the destination, so the
 // link was never really tried. refused is neutral too: a landing that

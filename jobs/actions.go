@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/urltracker/urltracker/alert"
 	"github.com/urltracker/urltracker/internal/jsonenc"
 	"github.com/urltracker/urltracker/metrics"
+	"github.com/urltracker/urltracker/policy"
 	"github.com/urltracker/urltracker/trackier"
 )
 
@@ -47,7 +47,13 @@ type ActionArgs struct {
 	APIBaseURL     string                `json:"api_base_url"`
 	CheckID        int64                 `json:"check_id"`
 	Action         urltracker.ActionKind `json:"action"`
-	Destination    string                `json:"destination,omitempty"`
+	// Status is the campaign status a pause sets (the policy's hold
+	// status).
+	Status urltracker.HoldStatus `json:"status,omitempty"`
+	// Redirect is the permanent redirect target a set_destination follows.
+	Redirect string `json:"redirect,omitempty"`
+	// Reason says why the action was decided.
+	Reason string `json:"reason,omitempty"`
 	// Alert describes the check behind the action. For an alert it is the
 	// message sent; for a Trackier call it is the template of the alert
 	// reporting the call's result.
@@ -67,124 +73,6 @@ func retryDelay(attempt int) time.Duration {
 		attempt = 1
 	}
 	return actionRetryBase << min(attempt-1, 10)
-}
-
-// DecideActionsTx is the Runner's AfterCheck: inside the transaction that
-// records check, it updates the offer's health streaks and enqueues the
-// actions and alerts they call for, so that a recorded check and its
-// actions are committed together or not at all.
-func (q *Queue) DecideActionsTx(ctx context.Context, tx *sql.Tx, offer urltracker.Offer, check urltracker.Check) error {
-	enabled, err := q.db.KillSwitchTx(ctx, tx)
-	if err != nil {
-		return err
-	}
-	// A run cut by the kill switch, or refused by the address guard, says
-	// nothing about the link's health.
-	if !enabled || !check.Verdict.Counts() {
-		return nil
-	}
-	h, err := q.db.HealthForUpdateTx(ctx, tx, offer.ID)
-	if err != nil {
-		return err
-	}
-	previous := h.LastVerdict
-	p := offer.Policy
-	bound := offer.Trackier.CampaignID != "" && offer.Trackier.APIKey != ""
-	base := ActionArgs{OfferID: offer.ID, OfferCreatedAt: offer.CreatedAt, CampaignID: offer.Trackier.CampaignID,
-		APIBaseURL: offer.Trackier.APIBaseURL, CheckID: check.ID, Alert: alert.Alert{
-			OfferID: offer.ID, OfferName: offer.Name, Verdict: string(check.Verdict), PreviousVerdict: string(previous),
-			CheckID: check.ID, FinalURL: check.FinalURL, Error: check.Error, Timestamp: check.StartedAt.UTC(),
-		}}
-	var decided []ActionArgs
-	if check.Verdict == urltracker.VerdictHealthy {
-		h.ConsecutiveSuccesses++
-		h.ConsecutiveFailures = 0
-		if bound && p.ResumeAfterSuccesses > 0 && h.State == urltracker.StateHeld && h.ConsecutiveSuccesses >= p.ResumeAfterSuccesses {
-			h.State = urltracker.StateActive
-			decided = append(decided, withAction(base, urltracker.ActionResume))
-		}
-		if bound && p.UpdateDestination && check.LandingChanged {
-			a := withAction(base, urltracker.ActionSetDestination)
-			a.Destination = Destination(check.FinalURL, p.DestinationParams)
-			decided = append(decided, a)
-		}
-	} else {
-		h.ConsecutiveFailures++
-		h.ConsecutiveSuccesses = 0
-		if bound && p.PauseAfterFailures > 0 && h.State == urltracker.StateActive && h.ConsecutiveFailures >= p.PauseAfterFailures {
-			h.State = urltracker.StateHeld
-			decided = append(decided, withAction(base, urltracker.ActionPause))
-		}
-	}
-	h.LastVerdict = check.Verdict
-	if err := q.db.SaveHealthTx(ctx, tx, h); err != nil {
-		return err
-	}
-	if p.AlertURL != "" {
-		if event, text := healthAlert(offer, check, previous); event != "" {
-			a := withAction(base, urltracker.ActionAlert)
-			a.Alert.Event, a.Alert.Text = event, text
-			decided = append(decided, a)
-		}
-	}
-	for _, a := range decided {
-		if _, err := q.client.InsertTx(ctx, tx, a, actionInsertOpts()); err != nil {
-			return fmt.Errorf("enqueue %s of offer %d: %w", a.Action, offer.ID, err)
-		}
-	}
-	return nil
-}
-
-func withAction(a ActionArgs, kind urltracker.ActionKind) ActionArgs {
-	a.Action = kind
-	return a
-}
-
-// healthAlert says whether check changed the offer's health in a way worth an
-// alert, and how to tell it.
-func healthAlert(offer urltracker.Offer, check urltracker.Check, previous urltracker.Verdict) (event, text string) {
-	name := fmt.Sprintf("Offer %q (#%d)", offer.Name, offer.ID)
-	healthy := check.Verdict == urltracker.VerdictHealthy
-	switch {
-	case !healthy && (previous == "" || previous == urltracker.VerdictHealthy):
-		text = fmt.Sprintf("%s is failing: %s", name, check.Verdict)
-		if check.Error != "" {
-			text += " (" + check.Error + ")"
-		}
-		if check.FinalURL != "" {
-			text += ". Last URL: " + check.FinalURL
-		}
-		return "health_changed", text
-	case healthy && previous != "" && previous != urltracker.VerdictHealthy:
-		text = fmt.Sprintf("%s is healthy again (was %s). Landing: %s", name, previous, check.FinalURL)
-		if check.LandingChanged {
-			text += " (moved from " + check.PreviousLanding + ")"
-		}
-		return "health_changed", text
-	case healthy && check.LandingChanged:
-		return "landing_moved", fmt.Sprintf("%s landing page moved: %s → %s", name, check.PreviousLanding, check.FinalURL)
-	}
-	return "", ""
-}
-
-// Destination is the campaign URL to set for a new landing page: the landing
-// URL without its query string or fragment (which carry parameters observed
-// during the check, such as click ids, that must never reach a live
-// campaign), plus the offer's static destination parameters.
-func Destination(landingURL string, params map[string]string) string {
-	u, err := url.Parse(landingURL)
-	if err != nil {
-		return ""
-	}
-	u.RawQuery, u.Fragment, u.RawFragment, u.User = "", "", "", nil
-	if len(params) > 0 {
-		q := url.Values{}
-		for k, v := range params {
-			q.Set(k, v)
-		}
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
 }
 
 // actionWorker performs action jobs: one Trackier call or one alert per
@@ -239,7 +127,7 @@ func (w *actionWorker) Work(ctx context.Context, job *river.Job[ActionArgs]) err
 		return nil
 	}
 	entry := urltracker.Action{OfferID: args.OfferID, CheckID: args.CheckID, JobID: job.ID, Kind: args.Action,
-		Attempt: job.Attempt, At: time.Now().UTC()}
+		Attempt: job.Attempt, At: time.Now().UTC(), Reason: args.Reason, Destination: args.Redirect}
 
 	enabled, err := db.KillSwitch(ctx)
 	if err != nil {
@@ -354,7 +242,7 @@ func (w *actionWorker) perform(ctx context.Context, offer urltracker.Offer, args
 	case urltracker.ActionResume:
 		res, err = w.trackier.Resume(ctx, camp)
 	case urltracker.ActionSetDestination:
-		res, err = w.trackier.SetDestination(ctx, camp, args.Destination)
+		res, err = w.setDestination(ctx, camp, args.Redirect)
 	case urltracker.ActionAlert:
 		if offer.Policy.AlertURL == "" {
 			return callResult{err: errors.New("the offer no longer has an alert_url")}
@@ -410,14 +298,9 @@ func actionReport(offer urltracker.Offer, args ActionArgs, entry urltracker.Acti
 	if !entry.Success {
 		return string(args.Action) + " failed", fmt.Sprintf("Could not %s %s: %s", verbs[args.Action], what, entry.Error)
 	}
-	var why string
-	switch args.Action {
-	case urltracker.ActionPause:
-		why = fmt.Sprintf(" after %s in a row (last verdict: %s)", checks(offer.Policy.PauseAfterFailures, "failed"), args.Alert.Verdict)
-	case urltracker.ActionResume:
-		why = fmt.Sprintf(" after %s in a row", checks(offer.Policy.ResumeAfterSuccesses, "healthy"))
-	case urltracker.ActionSetDestination:
-		why = " to " + args.Destination
+	why := " " + args.Reason
+	if args.Action == urltracker.ActionSetDestination {
+		why = " to follow " + args.Redirect + ": " + args.Reason
 	}
 	return string(args.Action) + " succeeded", fmt.Sprintf("%s %s%s", pastVerbs[args.Action], what, why)
 }
@@ -447,4 +330,18 @@ func nonEmptyJSON(s string) string {
 		return "null"
 	}
 	return s
+}
+
+// setDestination reads the campaign's URL and sets it to the same URL with
+// scheme, host and path of the redirect target, its query kept.
+func (w *actionWorker) setDestination(ctx context.Context, b trackier.Binding, redirect string) (trackier.Result, error) {
+	camp, res, err := w.trackier.GetCampaign(ctx, b)
+	if err != nil {
+		return res, err
+	}
+	destination, err := policy.CampaignURL(camp.URL, redirect)
+	if err != nil {
+		return res, err
+	}
+	return w.trackier.SetURL(ctx, b, destination)
 }

@@ -9,29 +9,6 @@ import (
 	"github.com/urltracker/urltracker/alert"
 )
 
-func TestDestination(t *testing.T) {
-	tests := []struct {
-		name, landing string
-		params        map[string]string
-		want          string
-	}{
-		{"query and fragment dropped", "https://shop.example/p/shoes?click_id=abc&gclid=X#top", nil, "https://shop.example/p/shoes"},
-		{"static params only", "https://shop.example/p?click_id=abc", map[string]string{"utm_source": "ut", "aff": "7"},
-			"https://shop.example/p?aff=7&utm_source=ut"},
-		{"params escaped", "https://shop.example/", map[string]string{"q": "a b&c"}, "https://shop.example/?q=a+b%26c"},
-		{"credentials dropped", "https://user:pw@shop.example/x?s=1", nil, "https://shop.example/x"},
-		{"static param wins over an observed one of the same name", "https://shop.example/x?utm_source=observed",
-			map[string]string{"utm_source": "static"}, "https://shop.example/x?utm_source=static"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := Destination(tt.landing, tt.params); got != tt.want {
-				t.Errorf("Destination(%q) = %q, want %q", tt.landing, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestRetryScheduleRetriesSoonAndGivesUpAfterAboutTenMinutes(t *testing.T) {
 	if d := retryDelay(1); d > 15*time.Second {
 		t.Errorf("first retry after %s, want within 15s", d)

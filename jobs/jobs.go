@@ -32,6 +32,10 @@ const DefaultKillSwitchSnooze = 30 * time.Second
 // CheckArgs asks for one check of an offer's link.
 type CheckArgs struct {
 	OfferID int64 `json:"offer_id"`
+	// Confirms is the failing check this one re-checks. It is left out of
+	// an ordinary check's arguments, so that a webhook's check and a
+	// scheduled one share the same unique job per period.
+	Confirms int64 `json:"confirms,omitempty"`
 }
 
 // Kind names the job in River's tables.
@@ -64,6 +68,10 @@ type Options struct {
 	APITimeout        time.Duration
 	ActionConcurrency int
 
+	// ScheduleEvery is how often the scheduler looks for offers due for a
+	// check (default DefaultScheduleEvery).
+	ScheduleEvery time.Duration
+
 	// Retention is what the periodic retention job keeps; a zero MaxAge
 	// turns the job off.
 	Retention store.RetentionPolicy
@@ -80,6 +88,7 @@ type Queue struct {
 // workers.
 func NewQueue(db *store.DB, runner *Runner, opts Options) (*Queue, error) {
 	q := &Queue{db: db}
+	runner.queue = q
 	workers := river.NewWorkers()
 	snooze := opts.KillSwitchSnooze
 	if snooze <= 0 {
@@ -93,13 +102,18 @@ func NewQueue(db *store.DB, runner *Runner, opts Options) (*Queue, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	queues := map[string]river.QueueConfig{
-		QueueChecks:  {MaxWorkers: opts.CheckConcurrency},
-		QueueActions: {MaxWorkers: max(opts.ActionConcurrency, 1)},
+		QueueChecks:      {MaxWorkers: opts.CheckConcurrency},
+		QueueActions:     {MaxWorkers: max(opts.ActionConcurrency, 1)},
+		QueueMaintenance: {MaxWorkers: 1},
 	}
-	var periodic []*river.PeriodicJob
+	every := opts.ScheduleEvery
+	if every <= 0 {
+		every = DefaultScheduleEvery
+	}
+	river.AddWorker(workers, &scheduleWorker{q: q, logger: logger})
+	periodic := []*river.PeriodicJob{scheduleJob(every)}
 	if opts.Retention.MaxAge > 0 {
 		river.AddWorker(workers, &retentionWorker{db: db, policy: opts.Retention, metrics: opts.Metrics, logger: logger})
-		queues[QueueMaintenance] = river.QueueConfig{MaxWorkers: 1}
 		periodic = append(periodic, retentionJob())
 	}
 	client, err := river.NewClient(db.RiverDriver(), &river.Config{
@@ -178,7 +192,7 @@ type checkWorker struct {
 }
 
 func (w *checkWorker) Work(ctx context.Context, job *river.Job[CheckArgs]) error {
-	_, err := w.runner.Run(ctx, job.Args.OfferID)
+	_, err := w.runner.run(ctx, job.Args.OfferID, job.Args.Confirms)
 	switch {
 	case errors.Is(err, ErrKillSwitchOff):
 		// The job holds its period's debounce slot: finishing it now would

@@ -22,24 +22,29 @@ var (
 	ErrOfferDisabled = errors.New("offer is disabled")
 )
 
-// AfterCheckFunc runs inside the transaction that records a check, so that
-// the actions it decides are stored atomically with the check.
-type AfterCheckFunc func(ctx context.Context, tx *sql.Tx, offer urltracker.Offer, check urltracker.Check) error
-
-// Runner runs one check of an offer and records it. Both the check job and
-// the admin trigger endpoint use it.
+// Runner runs one check of an offer, records it and what the policy decides
+// about it. Both the check job and the admin trigger endpoint use it.
 type Runner struct {
-	DB         *store.DB
-	Tracer     *tracer.Tracer
-	Logger     *slog.Logger
-	AfterCheck AfterCheckFunc
+	DB     *store.DB
+	Tracer *tracer.Tracer
+	Logger *slog.Logger
 	// Metrics counts checks by verdict; nil counts nothing.
 	Metrics *metrics.Metrics
+
+	// queue, set by NewQueue, takes the jobs the policy's plans call for.
+	queue *Queue
 }
 
 // Run checks the offer's link now, records the check with its chain and
-// returns it. It refuses while the kill switch is off.
+// what the policy decides about it, and returns it. It refuses while the
+// kill switch is off.
 func (r *Runner) Run(ctx context.Context, offerID int64) (urltracker.Check, error) {
+	return r.run(ctx, offerID, 0)
+}
+
+// run is Run for a check that, when confirms is not 0, re-checks that
+// failing check.
+func (r *Runner) run(ctx context.Context, offerID, confirms int64) (urltracker.Check, error) {
 	enabled, err := r.DB.KillSwitch(ctx)
 	if err != nil {
 		return urltracker.Check{}, err
@@ -78,10 +83,10 @@ func (r *Runner) Run(ctx context.Context, offerID int64) (urltracker.Check, erro
 		if err := r.DB.SaveCheckTx(ctx, tx, &check); err != nil {
 			return err
 		}
-		if r.AfterCheck != nil {
-			return r.AfterCheck(ctx, tx, offer.Offer, check)
+		if r.queue == nil {
+			return errors.New("runner has no job queue: build it with NewQueue")
 		}
-		return nil
+		return r.queue.decideTx(ctx, tx, offer.Offer, check, confirms)
 	})
 	if err != nil {
 		return check, fmt.Errorf("record check of offer %d: %w", offer.ID, err)

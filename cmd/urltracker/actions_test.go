@@ -228,7 +228,15 @@ func actionEnv(t *testing.T) map[string]string {
 	return env
 }
 
+// boundOffer is an offer bound to api's campaign, acting on it at once:
+// mode act, failures counted without a confirming check, unless policy
+// says otherwise.
 func boundOffer(name string, site *offerSite, api *fakeTrackier, policy map[string]any) map[string]any {
+	p := map[string]any{"mode": "act", "confirm_after_seconds": 0}
+	for k, v := range policy {
+		p[k] = v
+	}
+	policy = p
 	return map[string]any{
 		"name": name, "url": site.URL(), "update_interval_seconds": 3600,
 		"trackier": map[string]any{"api_base_url": api.URL, "api_key": testAPIKey, "campaign_id": "cmp-77"},
@@ -347,35 +355,6 @@ func TestBlockedChecksDoNotCount(t *testing.T) {
 	}
 	if calls := api.Calls(); len(calls) != 0 {
 		t.Errorf("Trackier API got %+v after blocked checks", calls)
-	}
-}
-
-func TestDestinationUpdateDropsObservedQueryAndAddsOnlyStaticParams(t *testing.T) {
-	site, api := newOfferSite(t), newFakeTrackier(t)
-	a := startApp(t, actionEnv(t))
-	offer := createOffer(t, a, boundOffer("moving", site, api, map[string]any{
-		"update_destination": true, "destination_params": map[string]string{"utm_source": "urltracker", "aff": "42"},
-	}))
-	trigger(t, a, offer.ID, urltracker.VerdictHealthy)
-	site.landing.Store("/new-landing?click_id=CLK-OBSERVED-2&gclid=G2#frag")
-	c := trigger(t, a, offer.ID, urltracker.VerdictHealthy)
-	if !c.LandingChanged {
-		t.Fatalf("check did not report the moved landing: %+v", c)
-	}
-	waitOutcome(t, a, offer.ID, urltracker.ActionSetDestination, urltracker.ActionSucceeded, 15*time.Second)
-	waitActionsSettled(t, a)
-	calls := api.Calls()
-	if len(calls) != 1 {
-		t.Fatalf("Trackier API calls = %+v, want one", calls)
-	}
-	want := site.Server.URL + "/new-landing?aff=42&utm_source=urltracker"
-	if calls[0].Body["url"] != want || len(calls[0].Body) != 1 || calls[0].Path != "/v2/campaigns/cmp-77" {
-		t.Errorf("destination call = %+v, want body {\"url\":%q}", calls[0], want)
-	}
-	for _, call := range calls {
-		if strings.Contains(fmt.Sprint(call), "CLK-OBSERVED") || strings.Contains(fmt.Sprint(call), "gclid") {
-			t.Errorf("an observed click id reached the API: %+v", call)
-		}
 	}
 }
 

@@ -84,7 +84,6 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	runner.AfterCheck = queue.DecideActionsTx
 
 	intake := jobs.NewIntake(db, queue, logger, time.Now)
 	defer intake.Close()

@@ -1,0 +1,305 @@
+package jobs_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/alert"
+	"github.com/urltracker/urltracker/internal/testutil"
+	"github.com/urltracker/urltracker/jobs"
+	"github.com/urltracker/urltracker/store"
+	"github.com/urltracker/urltracker/tracer"
+	"github.com/urltracker/urltracker/trackier"
+)
+
+// instance is one urltracker instance's database pool and started job
+// queue.
+type instance struct {
+	db     *store.DB
+	runner *jobs.Runner
+	queue  *jobs.Queue
+}
+
+// startInstance opens databaseURL as one instance would and works its jobs
+// until the test ends: checks, actions against the Trackier API wherever an
+// offer points, and the scheduler every 200 ms.
+func startInstance(t *testing.T, databaseURL string) *instance {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	trc := tracer.New(tracer.Config{Timeout: 5 * time.Second, HopTimeout: 2 * time.Second,
+		AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	t.Cleanup(trc.CloseIdleConnections)
+	runner := &jobs.Runner{DB: db, Tracer: trc, Logger: logger}
+	q, err := jobs.NewQueue(db, runner, jobs.Options{CheckConcurrency: 4, JobTimeout: time.Minute, Logger: logger,
+		PollInterval: 100 * time.Millisecond, ScheduleEvery: 200 * time.Millisecond,
+		Trackier: trackier.New(5 * time.Second), Alerts: alert.NewSender(5 * time.Second), APITimeout: 5 * time.Second, ActionConcurrency: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = q.Stop(stopCtx)
+	})
+	return &instance{db: db, runner: runner, queue: q}
+}
+
+// link is an offer's landing page that can break and heal.
+type link struct {
+	*httptest.Server
+	broken atomic.Bool
+	hits   atomic.Int64
+}
+
+func newLink(t *testing.T) *link {
+	l := &link{}
+	l.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l.hits.Add(1)
+		if l.broken.Load() {
+			http.Error(w, "gone", http.StatusNotFound)
+			return
+		}
+		w.Write([]byte("<html><title>Shoes</title>on sale</html>"))
+	}))
+	t.Cleanup(l.Close)
+	return l
+}
+
+func checksOf(t *testing.T, db *store.DB, offerID int64) []urltracker.Check {
+	t.Helper()
+	checks, err := db.Checks(context.Background(), offerID, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return checks
+}
+
+// TestScheduledChecksNeedNoClicks: an offer no click ever reaches is still
+// checked every check_every_seconds, on both databases; an offer checked
+// only on clicks is not.
+func TestScheduledChecksNeedNoClicks(t *testing.T) {
+	for _, backend := range testutil.Backends {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			in := startInstance(t, testutil.DatabaseURL(t, backend))
+			site := newLink(t)
+			o := urltracker.NewOffer()
+			o.Name, o.URL, o.UpdateIntervalSeconds, o.CheckEverySeconds = "quiet", site.URL, 1, 1
+			quiet, err := in.db.CreateOffer(ctx, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.Name, o.CheckEverySeconds = "clicks-only", 0
+			clicksOnly, err := in.db.CreateOffer(ctx, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			testutil.Eventually(t, 20*time.Second, "three scheduled checks without a click", func() bool {
+				return len(checksOf(t, in.db, quiet.ID)) >= 3
+			})
+			checks := checksOf(t, in.db, quiet.ID)
+			for i := 1; i < len(checks); i++ {
+				if gap := checks[i-1].StartedAt.Sub(checks[i].StartedAt); gap < 900*time.Millisecond {
+					t.Errorf("checks %d and %d only %s apart; the update interval is 1s", checks[i].ID, checks[i-1].ID, gap)
+				}
+			}
+			if n := len(checksOf(t, in.db, clicksOnly.ID)); n != 0 {
+				t.Errorf("an offer checked only on clicks had %d checks without a click", n)
+			}
+		})
+	}
+}
+
+// TestFleetChecksEachScheduledOfferOncePerInterval runs three instances on
+// one PostgreSQL database, each with its own scheduler, and sends the same
+// offers' webhooks through all three: every offer is checked, never twice
+// within an update interval.
+func TestFleetChecksEachScheduledOfferOncePerInterval(t *testing.T) {
+	ctx := context.Background()
+	url := testutil.DatabaseURL(t, "postgres")
+	fleet := []*instance{startInstance(t, url), startInstance(t, url), startInstance(t, url)}
+	site := newLink(t)
+	const offers, interval = 10, 2
+	var ids []int64
+	var recs []store.OfferRecord
+	for i := range offers {
+		o := urltracker.NewOffer()
+		o.Name, o.URL, o.UpdateIntervalSeconds, o.CheckEverySeconds = fmt.Sprintf("fleet-%d", i), site.URL, interval, interval
+		rec, err := fleet[0].db.CreateOffer(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, recs = append(ids, rec.ID), append(recs, rec)
+	}
+	// Clicks arrive through every instance while the schedulers run.
+	intakes := make([]*jobs.Intake, len(fleet))
+	for i, in := range fleet {
+		intakes[i] = jobs.NewIntake(in.db, in.queue, slog.New(slog.DiscardHandler), time.Now)
+		defer intakes[i].Close()
+	}
+	start := time.Now()
+	for round := 0; time.Since(start) < 9*time.Second; round++ {
+		for i, rec := range recs {
+			in := intakes[(round+i)%len(intakes)]
+			if _, err := in.Ingest(ctx, rec.Offer, urltracker.Event{ReceivedAt: time.Now(), ClickID: fmt.Sprintf("c%d-%d", round, i), Payload: map[string]string{}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second) // let checks already started finish
+	elapsed := time.Since(start)
+	for _, id := range ids {
+		checks := checksOf(t, fleet[0].db, id)
+		if len(checks) < 3 {
+			t.Errorf("offer %d: %d checks in %s, want at least 3 (one per %ds interval)", id, len(checks), elapsed.Round(time.Second), interval)
+		}
+		if max := int(elapsed/(interval*time.Second)) + 2; len(checks) > max {
+			t.Errorf("offer %d: %d checks in %s, want at most %d", id, len(checks), elapsed.Round(time.Second), max)
+		}
+		seen := map[int64]int64{}
+		for _, c := range checks {
+			period := c.StartedAt.Unix() / interval
+			if other, dup := seen[period]; dup && c.StartedAt.Sub(checkByID(checks, other).StartedAt).Abs() < 900*time.Millisecond {
+				t.Errorf("offer %d: checks %d and %d ran together, the fleet checked it twice", id, c.ID, other)
+			}
+			seen[period] = c.ID
+		}
+	}
+}
+
+func checkByID(checks []urltracker.Check, id int64) urltracker.Check {
+	for _, c := range checks {
+		if c.ID == id {
+			return c
+		}
+	}
+	return urltracker.Check{}
+}
+
+// TestFailureIsConfirmedBeforeItCounts: a failing check is re-checked after
+// confirm_after_seconds; the failure counts once, and the first check names
+// the one that confirmed it.
+func TestFailureIsConfirmedBeforeItCounts(t *testing.T) {
+	for _, backend := range testutil.Backends {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			in := startInstance(t, testutil.DatabaseURL(t, backend))
+			site := newLink(t)
+			site.broken.Store(true)
+			o := urltracker.NewOffer()
+			o.Name, o.URL, o.CheckEverySeconds, o.Policy.ConfirmAfterSeconds = "flaky", site.URL, 0, 1
+			rec, err := in.db.CreateOffer(ctx, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, err := in.runner.Run(ctx, rec.ID)
+			if err != nil || first.Verdict != urltracker.VerdictBroken {
+				t.Fatalf("first check: %+v, %v", first, err)
+			}
+			if h, _ := in.db.Health(ctx, rec.ID); h.ConsecutiveFailures != 0 {
+				t.Errorf("an unconfirmed failure counted: %+v", h)
+			}
+			testutil.Eventually(t, 20*time.Second, "the confirming check", func() bool { return len(checksOf(t, in.db, rec.ID)) == 2 })
+			checks := checksOf(t, in.db, rec.ID)
+			confirming, confirmed := checks[0], checks[1]
+			if confirmed.ID != first.ID || confirmed.ConfirmedBy == nil || *confirmed.ConfirmedBy != confirming.ID || confirming.ConfirmedBy != nil {
+				t.Errorf("checks = %+v / %+v; want the first confirmed by the second", confirmed, confirming)
+			}
+			if gap := confirming.StartedAt.Sub(confirmed.StartedAt); gap < time.Second {
+				t.Errorf("confirmed %s after the failure, want at least confirm_after_seconds (1s)", gap)
+			}
+			if h, _ := in.db.Health(ctx, rec.ID); h.ConsecutiveFailures != 1 || h.LastVerdict != urltracker.VerdictBroken {
+				t.Errorf("after the confirmation: %+v, want one counted failure", h)
+			}
+
+			// A failure that heals before its confirmation never counts.
+			third, err := in.runner.Run(ctx, rec.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			site.broken.Store(false)
+			testutil.Eventually(t, 20*time.Second, "the second confirming check", func() bool { return len(checksOf(t, in.db, rec.ID)) == 4 })
+			checks = checksOf(t, in.db, rec.ID)
+			if checks[1].ID != third.ID || checks[1].ConfirmedBy != nil || checks[0].Verdict != urltracker.VerdictHealthy {
+				t.Errorf("a failure that healed is marked confirmed: %+v", checks[:2])
+			}
+			if h, _ := in.db.Health(ctx, rec.ID); h.ConsecutiveFailures != 0 || h.ConsecutiveSuccesses != 1 {
+				t.Errorf("after a healed failure: %+v, want no failure counted", h)
+			}
+		})
+	}
+}
+
+// TestHeldCampaignIsResumedWithoutClicks is the gap this scheduler closes: a
+// campaign urltracker held gets no clicks, yet its offer is re-checked every
+// update interval, and once the link heals the campaign is resumed.
+func TestHeldCampaignIsResumedWithoutClicks(t *testing.T) {
+	for _, backend := range testutil.Backends {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			in := startInstance(t, testutil.DatabaseURL(t, backend))
+			site := newLink(t)
+			site.broken.Store(true)
+			var statuses []string
+			calls := make(chan string, 10)
+			api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var body [256]byte
+				n, _ := r.Body.Read(body[:])
+				calls <- string(body[:n])
+				w.Write([]byte(`{"success":true}`))
+			}))
+			defer api.Close()
+			o := urltracker.NewOffer()
+			o.Name, o.URL, o.UpdateIntervalSeconds, o.CheckEverySeconds = "held", site.URL, 1, 0
+			o.Trackier = urltracker.Trackier{APIBaseURL: api.URL, APIKey: "k", CampaignID: "101"}
+			o.Policy.Mode, o.Policy.PauseAfterFailures, o.Policy.ResumeAfterSuccesses, o.Policy.ConfirmAfterSeconds = urltracker.ModeAct, 1, 1, 0
+			rec, err := in.db.CreateOffer(ctx, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := in.runner.Run(ctx, rec.ID); err != nil {
+				t.Fatal(err)
+			}
+			statuses = append(statuses, <-calls)
+			if h, _ := in.db.Health(ctx, rec.ID); h.State != urltracker.StateHeld {
+				t.Fatalf("after a failure: %+v, want held", h)
+			}
+			before := site.hits.Load()
+			testutil.Eventually(t, 20*time.Second, "re-checks of the held offer without clicks", func() bool { return site.hits.Load() >= before+2 })
+			site.broken.Store(false)
+			select {
+			case call := <-calls:
+				statuses = append(statuses, call)
+			case <-time.After(20 * time.Second):
+				t.Fatalf("the campaign was not resumed; calls so far %q", statuses)
+			}
+			if statuses[1] != `{"status":"active"}` {
+				t.Errorf("calls = %q, want a resume", statuses)
+			}
+			if h, _ := in.db.Health(ctx, rec.ID); h.State != urltracker.StateActive {
+				t.Errorf("after healing: %+v, want active", h)
+			}
+		})
+	}
+}

@@ -1,0 +1,67 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// DueOffer is an offer whose scheduled check is due.
+type DueOffer struct {
+	ID                    int64
+	UpdateIntervalSeconds int
+}
+
+// DueOffersTx lists at most limit enabled offers whose next scheduled check
+// is at or before now, the most overdue first. The query reads the
+// offers_next_check_at index only as far as the due offers go, so a tick
+// costs the same with a hundred offers as with a hundred thousand.
+func (db *DB) DueOffersTx(ctx context.Context, tx *sql.Tx, now time.Time, limit int) ([]DueOffer, error) {
+	rows, err := tx.QueryContext(ctx, db.q(`SELECT id, update_interval_seconds FROM offers
+		WHERE next_check_at <= ? AND enabled ORDER BY next_check_at LIMIT ?`), micros(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list offers due for a check: %w", err)
+	}
+	return collect(rows, func(s scanner) (DueOffer, error) {
+		var d DueOffer
+		return d, s.Scan(&d.ID, &d.UpdateIntervalSeconds)
+	})
+}
+
+// SetNextCheckTx sets when the offer's next scheduled check is due; a zero
+// at means none is.
+func (db *DB) SetNextCheckTx(ctx context.Context, tx *sql.Tx, offerID int64, at time.Time) error {
+	var next sql.NullInt64
+	if !at.IsZero() {
+		next = sql.NullInt64{Int64: micros(at), Valid: true}
+	}
+	if _, err := tx.ExecContext(ctx, db.q(`UPDATE offers SET next_check_at = ? WHERE id = ?`), next, offerID); err != nil {
+		return fmt.Errorf("schedule the next check of offer %d: %w", offerID, err)
+	}
+	return nil
+}
+
+// NextCheck tells when the offer's next scheduled check is due; nil when
+// none is.
+func (db *DB) NextCheck(ctx context.Context, offerID int64) (*time.Time, error) {
+	var next sql.NullInt64
+	if err := db.sql.QueryRowContext(ctx, db.q(`SELECT next_check_at FROM offers WHERE id = ?`), offerID).Scan(&next); err != nil {
+		return nil, fmt.Errorf("load the next check of offer %d: %w", offerID, err)
+	}
+	return fromNullMicros(next), nil
+}
+
+// collect reads every row with scan and closes rows.
+func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
