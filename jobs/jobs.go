@@ -1,7 +1,7 @@
 // Package jobs runs urltracker's background work on River: the debounced
-// link check per offer, the Trackier actions and alerts the checks decide,
-// and retention. The webhook intake lives here too, because storing an event
-// and enqueuing its check job happen in one transaction.
+// link check per offer (from webhooks, through package intake, and from the
+// scheduler), the plans package policy makes of each check, the Trackier
+// actions and alerts they call for, and retention.
 package jobs
 
 import (
@@ -49,6 +49,20 @@ func checkInsertOpts(interval time.Duration) *river.InsertOpts {
 		MaxAttempts: 3,
 		UniqueOpts:  river.UniqueOpts{ByArgs: true, ByPeriod: interval},
 	}
+}
+
+// EnqueueCheckTx inserts inside tx the offer's check job of the current
+// update interval, unless River finds it there already (duplicate). Webhooks
+// and the scheduler both enqueue through it: one job per offer per
+// interval, held in the shared database, is the fleet-wide debounce.
+func (q *Queue) EnqueueCheckTx(ctx context.Context, tx *sql.Tx, offerID int64, interval time.Duration) (duplicate bool, err error) {
+	// No ScheduledAt: River would insert the job as "scheduled", and only
+	// the leader's scheduler (every 5 s) would make it available.
+	res, err := q.client.InsertTx(ctx, tx, CheckArgs{OfferID: offerID}, checkInsertOpts(interval))
+	if err != nil {
+		return false, fmt.Errorf("enqueue check of offer %d: %w", offerID, err)
+	}
+	return res.UniqueSkippedAsDuplicate, nil
 }
 
 // Options configure the job queue.

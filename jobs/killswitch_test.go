@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/intake"
 	"github.com/urltracker/urltracker/internal/testutil"
 	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/store"
@@ -40,7 +41,7 @@ func TestCheckWaitsOutTheKillSwitch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := jobs.NewIntake(db, q, logger, time.Now)
+	in := intake.New(db, q, logger, time.Now)
 	defer in.Close()
 	rec, err := db.CreateOffer(ctx, urltracker.Offer{Name: "snoozed", URL: upstream.URL + "/hop/1", UpdateIntervalSeconds: 3600, Enabled: true})
 	if err != nil {

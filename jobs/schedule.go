@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -97,8 +96,8 @@ func (q *Queue) ScheduleDue(ctx context.Context, now time.Time) (int, error) {
 		n = len(due)
 		for _, d := range due {
 			interval := time.Duration(d.UpdateIntervalSeconds) * time.Second
-			if _, err := q.client.InsertTx(ctx, tx, CheckArgs{OfferID: d.ID}, checkInsertOpts(interval)); err != nil {
-				return fmt.Errorf("enqueue the scheduled check of offer %d: %w", d.ID, err)
+			if _, err := q.EnqueueCheckTx(ctx, tx, d.ID, interval); err != nil {
+				return err
 			}
 			// Until the check runs and says otherwise, the next is due one
 			// update interval on: a check that cannot run (kill switch,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/alert"
+	"github.com/urltracker/urltracker/intake"
 	"github.com/urltracker/urltracker/internal/testutil"
 	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/store"
@@ -152,9 +153,9 @@ func TestFleetChecksEachScheduledOfferOncePerInterval(t *testing.T) {
 		ids, recs = append(ids, rec.ID), append(recs, rec)
 	}
 	// Clicks arrive through every instance while the schedulers run.
-	intakes := make([]*jobs.Intake, len(fleet))
+	intakes := make([]*intake.Intake, len(fleet))
 	for i, in := range fleet {
-		intakes[i] = jobs.NewIntake(in.db, in.queue, slog.New(slog.DiscardHandler), time.Now)
+		intakes[i] = intake.New(in.db, in.queue, slog.New(slog.DiscardHandler), time.Now)
 		defer intakes[i].Close()
 	}
 	start := time.Now()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/intake"
 	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/store"
@@ -39,7 +40,7 @@ func BenchmarkWebhookIngest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	intake := jobs.NewIntake(db, queue, logger, time.Now)
+	intake := intake.New(db, queue, logger, time.Now)
 	defer intake.Close()
 	offer, err := db.CreateOffer(ctx, urltracker.Offer{Name: "bench", URL: "https://offer.example/", UpdateIntervalSeconds: 3600, Enabled: true})
 	if err != nil {

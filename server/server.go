@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/urltracker/urltracker/intake"
 	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/store"
@@ -18,7 +19,7 @@ import (
 // Deps are everything the HTTP handlers use. All fields are required.
 type Deps struct {
 	DB     *store.DB
-	Intake *jobs.Intake
+	Intake *intake.Intake
 	// Queue deletes offers, so that their pending jobs are cancelled too.
 	Queue      *jobs.Queue
 	Runner     *jobs.Runner

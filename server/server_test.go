@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/intake"
 	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/store"
@@ -51,9 +52,9 @@ func newTestServer(t *testing.T) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	intake := jobs.NewIntake(db, queue, logger, time.Now)
-	t.Cleanup(intake.Close)
-	deps := Deps{DB: db, Intake: intake, Queue: queue, Runner: runner, Tracer: trc,
+	in := intake.New(db, queue, logger, time.Now)
+	t.Cleanup(in.Close)
+	deps := Deps{DB: db, Intake: in, Queue: queue, Runner: runner, Tracer: trc,
 		Trackier: trackier.New(2 * time.Second), Logger: logger, AdminToken: testToken, PublicURL: "http://push.example",
 		Instance: "server-test", Now: time.Now, Draining: new(atomic.Bool), Metrics: metrics.New(db, logger)}
 	srv := httptest.NewServer(NewServer(deps))

@@ -18,6 +18,7 @@ import (
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/alert"
 	"github.com/urltracker/urltracker/config"
+	"github.com/urltracker/urltracker/intake"
 	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/server"
@@ -85,7 +86,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return err
 	}
 
-	intake := jobs.NewIntake(db, queue, logger, time.Now)
+	intake := intake.New(db, queue, logger, time.Now)
 	defer intake.Close()
 	var draining atomic.Bool
 	srv := &http.Server{

@@ -1,4 +1,8 @@
-package jobs
+// Package intake is the webhook write path: it stores Trackier's S2S push
+// events with group commit and, in the same transaction, enqueues the check
+// each one schedules, so that a webhook is acknowledged only once its event
+// and its check are durable.
+package intake
 
 import (
 	"context"
@@ -13,6 +17,7 @@ import (
 
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/internal/jsonenc"
+	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/store"
 )
 
@@ -26,8 +31,8 @@ const (
 	commitTimeout = 10 * time.Second
 )
 
-// ErrIntakeClosed answers webhooks that arrive after shutdown began.
-var ErrIntakeClosed = errors.New("intake is shutting down")
+// ErrClosed answers webhooks that arrive after shutdown began.
+var ErrClosed = errors.New("intake is shutting down")
 
 // Intake stores webhook events with group commit: one writer goroutine takes
 // every webhook waiting and commits them, with the check jobs they schedule,
@@ -36,7 +41,7 @@ var ErrIntakeClosed = errors.New("intake is shutting down")
 // durable ingest keep up with the HTTP server.
 type Intake struct {
 	db     *store.DB
-	queue  *Queue
+	queue  *jobs.Queue
 	logger *slog.Logger
 	now    func() time.Time
 
@@ -64,8 +69,8 @@ type ingestReply struct {
 	err error
 }
 
-// NewIntake starts the writer goroutine; Close stops it.
-func NewIntake(db *store.DB, queue *Queue, logger *slog.Logger, now func() time.Time) *Intake {
+// New starts the writer goroutine; Close stops it.
+func New(db *store.DB, queue *jobs.Queue, logger *slog.Logger, now func() time.Time) *Intake {
 	in := &Intake{
 		db: db, queue: queue, logger: logger, now: now,
 		reqs:      make(chan *ingestRequest, intakeQueueSize),
@@ -99,13 +104,13 @@ func (in *Intake) Ingest(ctx context.Context, offer urltracker.Offer, e urltrack
 	req := &ingestRequest{ctx: ctx, offer: offer, event: e, payload: payload, reply: make(chan ingestReply, 1)}
 	select {
 	case <-in.closing:
-		return store.IngestResult{}, ErrIntakeClosed
+		return store.IngestResult{}, ErrClosed
 	default:
 	}
 	select {
 	case in.reqs <- req:
 	case <-in.closing:
-		return store.IngestResult{}, ErrIntakeClosed
+		return store.IngestResult{}, ErrClosed
 	case <-ctx.Done():
 		return store.IngestResult{}, ctx.Err()
 	}
@@ -316,18 +321,15 @@ func (in *Intake) schedule(ctx context.Context, tx *sql.Tx, offer urltracker.Off
 	if in.debounced(offer.ID, period, batch) {
 		return urltracker.OutcomeDebounced, nil
 	}
-	opts := checkInsertOpts(offer.UpdateInterval())
-	// No ScheduledAt: River would insert the job as "scheduled", and only
-	// the leader's scheduler (every 5 s) would make it available. River then
-	// derives the unique period from its own clock, a moment after now; at a
-	// boundary this memory is one period behind, which costs one insert that
-	// River skips, never a missed check.
-	res, err := in.queue.client.InsertTx(ctx, tx, CheckArgs{OfferID: offer.ID}, opts)
+	// River derives the unique period from its own clock, a moment after
+	// now; at a boundary this memory is one period behind, which costs one
+	// insert that River skips, never a missed check.
+	duplicate, err := in.queue.EnqueueCheckTx(ctx, tx, offer.ID, offer.UpdateInterval())
 	if err != nil {
-		return "", fmt.Errorf("enqueue check of offer %d: %w", offer.ID, err)
+		return "", err
 	}
 	batch[offer.ID] = period
-	if res.UniqueSkippedAsDuplicate {
+	if duplicate {
 		return urltracker.OutcomeDebounced, nil
 	}
 	return urltracker.OutcomeCheckScheduled, nil

@@ -1,4 +1,4 @@
-package jobs_test
+package intake_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/intake"
 	"github.com/urltracker/urltracker/internal/testutil"
 	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/store"
@@ -17,7 +18,7 @@ import (
 
 // openIntake opens databaseURL as one instance would: its own pool, job queue
 // (not started: these tests look at what intake schedules) and intake.
-func openIntake(t *testing.T, databaseURL string) (*jobs.Intake, *store.DB) {
+func openIntake(t *testing.T, databaseURL string) (*intake.Intake, *store.DB) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, databaseURL)
@@ -33,7 +34,7 @@ func openIntake(t *testing.T, databaseURL string) (*jobs.Intake, *store.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := jobs.NewIntake(db, q, slog.New(slog.DiscardHandler), time.Now)
+	in := intake.New(db, q, slog.New(slog.DiscardHandler), time.Now)
 	t.Cleanup(in.Close)
 	return in, db
 }
@@ -65,7 +66,7 @@ func TestIngestDebouncesAcrossInstances(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					in := []*jobs.Intake{in1, in2}[i%2]
+					in := []*intake.Intake{in1, in2}[i%2]
 					offer := offers[(i/2)%3]
 					res, err := in.Ingest(ctx, offer, urltracker.Event{ReceivedAt: time.Now(), ClickID: fmt.Sprintf("c-%d", i), Payload: map[string]string{}})
 					if err != nil {
