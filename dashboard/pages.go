@@ -230,6 +230,9 @@ type offerPage struct {
 	Health  store.Health
 	// OpenCheck is the check shown open: the one "Check now" just ran.
 	OpenCheck int64
+	// Mismatch counts recent pushes from another campaign than the bound
+	// one.
+	Mismatch store.CampaignMismatch
 }
 
 // loadOffer loads the offer of the {id} path value; it answers the request
@@ -269,6 +272,9 @@ func (h *handlers) loadOfferPage(w http.ResponseWriter, r *http.Request) (*offer
 	}
 	if err == nil {
 		p.Health, err = h.d.DB.Health(ctx, rec.ID)
+	}
+	if err == nil {
+		p.Mismatch, err = h.d.DB.CampaignMismatches(ctx, rec.ID)
 	}
 	if err != nil {
 		h.storageError(w, r, err)

@@ -29,7 +29,7 @@ func TestOfferPageShowsOnlyTheAlertURLsHost(t *testing.T) {
 	mustNotContain(t, "offer page", body, "XyZsecretPart", "/services/T000")
 }
 
-// An offer bound to no campaign has no campaign to call active.
+// An offer bound to no campaign has no campaign to call held or not.
 func TestNoCampaignBadgeWithoutACampaign(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
@@ -37,11 +37,11 @@ func TestNoCampaignBadgeWithoutACampaign(t *testing.T) {
 	unbound := newOffer(t, e.DB, "Unbound", "https://track.example/u")
 	body := b.get(fmt.Sprintf("/offers/%d", unbound.ID)).Body
 	mustContain(t, "unbound offer page", body, "no Trackier campaign bound")
-	mustNotContain(t, "unbound offer page", body, `campaign <span class="badge ok">active</span>`)
+	mustNotContain(t, "unbound offer page", body, `campaign <span class="badge ok">not held</span>`)
 
 	bound := b.createOffer(url.Values{"name": {"Bound"}, "url": {"https://track.example/b"},
 		"trackier.campaign_id": {"cmp-1"}, "trackier.api_key": {"key-0123456789"}})
-	mustContain(t, "bound offer page", b.get(bound).Body, `campaign <span class="badge ok">active</span>`)
+	mustContain(t, "bound offer page", b.get(bound).Body, `campaign <span class="badge ok">not held</span>`)
 }
 
 // While automation is off, every page says so in red, in its header.
@@ -97,7 +97,7 @@ func TestWording(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := b.get(path).Body
-	mustContain(t, "offer page", body, "1 hop ·", "0 ms, 1 hop<", "pauses the campaign after 1 failed check in a row, never resumes it",
+	mustContain(t, "offer page", body, "1 hop ·", "0 ms, 1 hop<", "holds the campaign (disabled) after 1 failed check in a row, never resumes it",
 		"in a row: 0 failed checks, 0 healthy checks")
 	mustNotContain(t, "offer page", body, "1 hops", "1 failed checks", "(0 = never)")
 

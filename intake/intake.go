@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -245,6 +246,8 @@ func (in *Intake) write(ctx context.Context, batch []*ingestRequest) ([]store.In
 			switch {
 			case !r.offer.Enabled:
 				e.Outcome = urltracker.OutcomeOfferDisabled
+			case mismatched(r.offer, e):
+				e.Outcome = urltracker.OutcomeCampaignMismatch
 			case !enabled:
 				e.Outcome = urltracker.OutcomeKillSwitchOff
 			case in.debounced(r.offer.ID, now.Truncate(r.offer.UpdateInterval()), scheduled):
@@ -333,4 +336,16 @@ func (in *Intake) schedule(ctx context.Context, tx *sql.Tx, offer urltracker.Off
 		return urltracker.OutcomeDebounced, nil
 	}
 	return urltracker.OutcomeCheckScheduled, nil
+}
+
+// mismatched tells a push whose camp_id names another campaign than the one
+// the offer is bound to: its push URL was pasted into the wrong campaign,
+// and the click says nothing about this offer's campaign. A push without
+// camp_id (a push URL from before it was added) is not a mismatch.
+func mismatched(offer urltracker.Offer, e urltracker.Event) bool {
+	campID := strings.TrimSpace(e.Payload["camp_id"])
+	if offer.Trackier.CampaignID == "" || campID == "" || campID == "{camp_id}" {
+		return false
+	}
+	return campID != offer.Trackier.CampaignID
 }

@@ -86,7 +86,11 @@ func WebhookURL(publicURL, token string) string {
 	b.WriteString(publicURL)
 	b.WriteString("/api/trackier-webhook?token=")
 	b.WriteString(url.QueryEscape(token))
-	for _, m := range []string{"click_id", "campaign_id", "publisher_id", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10"} {
+	// camp_id is the numeric campaign id Trackier's API uses ({campaign_id}
+	// is its long hashed one); Trackier has no {country} macro, only
+	// {country_id}.
+	for _, m := range []string{"click_id", "campaign_id", "camp_id", "publisher_id", "source", "country_id", "click_time",
+		"p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10"} {
 		b.WriteString("&" + m + "={" + m + "}")
 	}
 	return b.String()

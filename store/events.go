@@ -132,3 +132,42 @@ func (db *DB) Events(ctx context.Context, offerID int64, limit int) ([]urltracke
 	}
 	return events, rows.Err()
 }
+
+// CampaignMismatch tells how many of an offer's recent webhooks came from
+// another campaign than the bound one, and the latest of them.
+type CampaignMismatch struct {
+	Count  int
+	CampID string // the camp_id of the latest
+	At     time.Time
+}
+
+// mismatchWindow is how many of an offer's latest events CampaignMismatches
+// looks at, so that the offer page costs the same however old the offer.
+const mismatchWindow = 1000
+
+// CampaignMismatches looks for campaign_mismatch events among the offer's
+// latest events.
+func (db *DB) CampaignMismatches(ctx context.Context, offerID int64) (CampaignMismatch, error) {
+	var m CampaignMismatch
+	rows, err := db.sql.QueryContext(ctx, db.q(`SELECT received_at, payload FROM
+		(SELECT id, received_at, payload, outcome FROM events WHERE offer_id = ? ORDER BY id DESC LIMIT ?) latest
+		WHERE outcome = ? ORDER BY id DESC`), offerID, mismatchWindow, string(urltracker.OutcomeCampaignMismatch))
+	if err != nil {
+		return m, fmt.Errorf("look for campaign mismatches of offer %d: %w", offerID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var at int64
+		var payload string
+		if err := rows.Scan(&at, &payload); err != nil {
+			return m, err
+		}
+		if m.Count == 0 {
+			var macros map[string]string
+			_ = json.Unmarshal([]byte(payload), &macros)
+			m.CampID, m.At = macros["camp_id"], fromMicros(at)
+		}
+		m.Count++
+	}
+	return m, rows.Err()
+}

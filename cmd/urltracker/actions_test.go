@@ -120,6 +120,7 @@ type offerSite struct {
 	*httptest.Server
 	broken  atomic.Bool
 	landing atomic.Value // path and query of the landing page
+	hits    atomic.Int64 // requests of the offer link
 }
 
 func newOfferSite(t *testing.T) *offerSite {
@@ -127,6 +128,7 @@ func newOfferSite(t *testing.T) *offerSite {
 	s.landing.Store("/landing?click_id=CLK-OBSERVED-1&gclid=G1")
 	mux := http.NewServeMux()
 	mux.HandleFunc("/offer", func(w http.ResponseWriter, r *http.Request) {
+		s.hits.Add(1)
 		if s.broken.Load() {
 			http.Error(w, "offer is down", http.StatusInternalServerError)
 			return
