@@ -169,33 +169,21 @@ func TestFleetChecksEachScheduledOfferOncePerInterval(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 	time.Sleep(2 * time.Second) // let checks already started finish
-	elapsed := time.Since(start)
+	end := time.Now()
+	// River's uniqueness allows one check job per offer in each update
+	// interval window (aligned to the clock), so at most this many checks;
+	// a fleet that checked each offer on every instance, or on every
+	// click, would make several times more.
+	windows := int(end.Unix()/interval-start.Unix()/interval) + 1
 	for _, id := range ids {
 		checks := checksOf(t, fleet[0].db, id)
 		if len(checks) < 3 {
-			t.Errorf("offer %d: %d checks in %s, want at least 3 (one per %ds interval)", id, len(checks), elapsed.Round(time.Second), interval)
+			t.Errorf("offer %d: %d checks in %s, want at least 3 (one per %ds interval)", id, len(checks), end.Sub(start).Round(time.Second), interval)
 		}
-		if max := int(elapsed/(interval*time.Second)) + 2; len(checks) > max {
-			t.Errorf("offer %d: %d checks in %s, want at most %d", id, len(checks), elapsed.Round(time.Second), max)
-		}
-		seen := map[int64]int64{}
-		for _, c := range checks {
-			period := c.StartedAt.Unix() / interval
-			if other, dup := seen[period]; dup && c.StartedAt.Sub(checkByID(checks, other).StartedAt).Abs() < 900*time.Millisecond {
-				t.Errorf("offer %d: checks %d and %d ran together, the fleet checked it twice", id, c.ID, other)
-			}
-			seen[period] = c.ID
+		if len(checks) > windows {
+			t.Errorf("offer %d: %d checks in %d update intervals, want at most one per interval", id, len(checks), windows)
 		}
 	}
-}
-
-func checkByID(checks []urltracker.Check, id int64) urltracker.Check {
-	for _, c := range checks {
-		if c.ID == id {
-			return c
-		}
-	}
-	return urltracker.Check{}
 }
 
 // TestFailureIsConfirmedBeforeItCounts: a failing check is re-checked after

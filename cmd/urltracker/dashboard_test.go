@@ -80,7 +80,7 @@ func TestDashboardShowsActionsAndTestsTheTrackierConnection(t *testing.T) {
 	c := signIn(t, a)
 	page := fmt.Sprintf("/offers/%d", offer.ID)
 	_, body := c.get(page)
-	for _, want := range []string{`<tr class="action">`, "pause", `class="badge ok">succeeded<`, `<td data-label="HTTP">200</td>`, "paused by urltracker", "Test connection"} {
+	for _, want := range []string{`<tr class="action">`, "pause", `class="badge ok">succeeded<`, `<td data-label="HTTP">200</td>`, "held by urltracker (disabled)", "Test connection"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("offer page lacks %q", want)
 		}
