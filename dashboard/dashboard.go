@@ -80,6 +80,7 @@ func Register(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /offers/{id}/delete", page(h.deleteOfferForm))
 	mux.Handle("POST /offers/{id}/delete", form(h.deleteOffer))
 	mux.Handle("POST /offers/{id}/check", form(h.checkNow))
+	mux.Handle("POST /offers/{id}/actions/{actionID}/approve", form(h.approveAction))
 	mux.Handle("POST /offers/{id}/trackier-test", form(h.d.TrackierTest.ServeHTTP))
 
 	mux.Handle("GET /trackier/import", page(h.importForm))

@@ -399,6 +399,28 @@ func (h *handlers) deleteOffer(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/offers?done=deleted", http.StatusSeeOther)
 }
 
+// approveAction sends a destination proposal, as the API's approve does.
+func (h *handlers) approveAction(w http.ResponseWriter, r *http.Request) {
+	rec, ok := h.loadOffer(w, r)
+	if !ok {
+		return
+	}
+	actionID, err := strconv.ParseInt(r.PathValue("actionID"), 10, 64)
+	if err != nil || actionID <= 0 {
+		h.renderError(w, r, http.StatusNotFound, "There is no such proposal: action ids are positive numbers.")
+		return
+	}
+	_, err = h.d.Queue.Approve(r.Context(), rec.ID, actionID)
+	switch {
+	case errors.Is(err, urltracker.ErrNotFound), errors.Is(err, urltracker.ErrConflict):
+		h.renderError(w, r, http.StatusConflict, "This proposal cannot be approved: "+err.Error()+".")
+	case err != nil:
+		h.storageError(w, r, err)
+	default:
+		http.Redirect(w, r, fmt.Sprintf("/offers/%d?done=approved", rec.ID), http.StatusSeeOther)
+	}
+}
+
 // --- trace tool
 
 type tracePage struct {

@@ -45,6 +45,7 @@ var notices = map[string]string{
 	"saved":          "Offer saved.",
 	"deleted":        "Offer deleted.",
 	"checked":        "Check done: it is at the top of the check history.",
+	"approved":       "Approved: urltracker reads the campaign again and sends the new URL now; the result appears under Actions.",
 	"automation-on":  "Automation is on again on every instance.",
 	"automation-off": "Automation is off on every instance: no checks and no Trackier actions until you turn it back on.",
 	"signed-out":     "You are signed out.",
@@ -81,6 +82,18 @@ var funcs = template.FuncMap{
 	// Slack incoming webhook's, by its scheme and host alone.
 	"secretURL": alert.RedactURL,
 	"inc":       func(i int) int { return i + 1 },
+	// wouldHave tells what observe mode would have done with a campaign.
+	"wouldHave": func(kind urltracker.ActionKind) string {
+		switch kind {
+		case urltracker.ActionPause:
+			return "would have held"
+		case urltracker.ActionResume:
+			return "would have resumed"
+		case urltracker.ActionSetDestination:
+			return "would have proposed a new URL for"
+		}
+		return "would have acted on"
+	},
 	"verdictClass": func(v urltracker.Verdict) string {
 		switch v {
 		case urltracker.VerdictHealthy:

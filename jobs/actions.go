@@ -16,7 +16,6 @@ import (
 	"github.com/urltracker/urltracker/alert"
 	"github.com/urltracker/urltracker/internal/jsonenc"
 	"github.com/urltracker/urltracker/metrics"
-	"github.com/urltracker/urltracker/policy"
 	"github.com/urltracker/urltracker/trackier"
 )
 
@@ -83,8 +82,10 @@ type actionWorker struct {
 	trackier *trackier.Client
 	alerts   *alert.Sender
 	timeout  time.Duration
-	logger   *slog.Logger
-	metrics  *metrics.Metrics
+	// verifyTimeout and verifyFirstPoll bound the read-back after a write.
+	verifyTimeout, verifyFirstPoll time.Duration
+	logger                         *slog.Logger
+	metrics                        *metrics.Metrics
 }
 
 // NextRetry backs off exponentially from actionRetryBase.
@@ -92,9 +93,11 @@ func (w *actionWorker) NextRetry(job *river.Job[ActionArgs]) time.Time {
 	return time.Now().Add(retryDelay(job.Attempt))
 }
 
-// Timeout leaves the call its own deadline plus time to record it.
+// Timeout leaves the calls (a read, a write that may fall back to a second
+// endpoint, a last read) their own deadlines, the verification its time,
+// and time to record the attempt.
 func (w *actionWorker) Timeout(*river.Job[ActionArgs]) time.Duration {
-	return w.timeout + 15*time.Second
+	return w.verifyTimeout + 4*w.timeout + 15*time.Second
 }
 
 // callResult is one attempt's outcome, ready for the actions log.
@@ -103,6 +106,11 @@ type callResult struct {
 	statusCode int
 	duration   time.Duration
 	err        error
+	// skipped says why nothing was sent: the campaign's status was not one
+	// urltracker may change.
+	skipped string
+	// verified is how long after the write Trackier's read showed it.
+	verified *time.Duration
 }
 
 // retryable is implemented by the errors of the trackier and alert clients.
@@ -139,6 +147,12 @@ func (w *actionWorker) Work(ctx context.Context, job *river.Job[ActionArgs]) err
 			return err
 		}
 	}
+	held := ""
+	if args.Action == urltracker.ActionSetDestination {
+		if held, err = w.holds(ctx, args.OfferID); err != nil {
+			return err
+		}
+	}
 	var res callResult
 	switch {
 	case !enabled:
@@ -146,11 +160,19 @@ func (w *actionWorker) Work(ctx context.Context, job *river.Job[ActionArgs]) err
 		entry.Outcome, entry.Error = urltracker.ActionSuppressed, "the kill switch was off when this action came due; it will not be sent"
 	case stale != "":
 		entry.Outcome, entry.Error = urltracker.ActionFailed, stale
+	case held != "":
+		entry.Outcome, entry.Error = urltracker.ActionSkipped, held
 	default:
-		res = w.perform(ctx, offer.Offer, args)
+		res = w.perform(ctx, offer.Offer, args, job.Attempt)
 		entry.StatusCode, entry.DurationMS = res.statusCode, res.duration.Milliseconds()
+		if res.verified != nil {
+			ms := res.verified.Milliseconds()
+			entry.VerifiedAfterMS = &ms
+		}
 		var r retryable
 		switch {
+		case res.skipped != "":
+			entry.Outcome, entry.Error = urltracker.ActionSkipped, res.skipped
 		case res.err == nil:
 			entry.Outcome, entry.Success = urltracker.ActionSucceeded, true
 		case errors.As(res.err, &r) && r.Retryable() && job.Attempt < job.MaxAttempts:
@@ -177,7 +199,7 @@ func (w *actionWorker) Work(ctx context.Context, job *river.Job[ActionArgs]) err
 	// cut the call short.
 	logCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	report := enabled && stale == ""
+	report := enabled && stale == "" && held == ""
 	err = db.InTx(logCtx, func(tx *sql.Tx) error {
 		if err := db.RecordActionTx(logCtx, tx, &entry); err != nil {
 			return err
@@ -232,17 +254,23 @@ func (w *actionWorker) stale(ctx context.Context, args ActionArgs) (string, erro
 	return "", nil
 }
 
-func (w *actionWorker) perform(ctx context.Context, offer urltracker.Offer, args ActionArgs) callResult {
-	camp := trackier.Binding{APIBaseURL: offer.Trackier.APIBaseURL, APIKey: offer.Trackier.APIKey, CampaignID: offer.Trackier.CampaignID}
-	var res trackier.Result
-	var err error
+// holds says why urltracker must not edit the offer's campaign now, or "":
+// it never edits a campaign it holds.
+func (w *actionWorker) holds(ctx context.Context, offerID int64) (string, error) {
+	h, err := w.q.db.Health(ctx, offerID)
+	if err != nil {
+		return "", err
+	}
+	if h.State == urltracker.StateHeld && !h.HoldObserved {
+		return fmt.Sprintf("urltracker holds the campaign (%s): not edited while held", h.HoldStatus), nil
+	}
+	return "", nil
+}
+
+func (w *actionWorker) perform(ctx context.Context, offer urltracker.Offer, args ActionArgs, attempt int) callResult {
 	switch args.Action {
-	case urltracker.ActionPause:
-		res, err = w.trackier.Pause(ctx, camp)
-	case urltracker.ActionResume:
-		res, err = w.trackier.Resume(ctx, camp)
-	case urltracker.ActionSetDestination:
-		res, err = w.setDestination(ctx, camp, args.Redirect)
+	case urltracker.ActionPause, urltracker.ActionResume, urltracker.ActionSetDestination:
+		return w.campaignAction(ctx, offer, args, attempt)
 	case urltracker.ActionAlert:
 		if offer.Policy.AlertURL == "" {
 			return callResult{err: errors.New("the offer no longer has an alert_url")}
@@ -252,17 +280,17 @@ func (w *actionWorker) perform(ctx context.Context, offer urltracker.Offer, args
 			request:    map[string]any{"method": "POST", "url": ares.URL, "body": json.RawMessage(nonEmptyJSON(ares.Body))},
 			statusCode: ares.StatusCode, duration: ares.Duration, err: err,
 		}
-	default:
-		return callResult{err: fmt.Errorf("unknown action %q", args.Action)}
 	}
-	return callResult{request: res.Request, statusCode: res.StatusCode, duration: res.Duration, err: err}
+	return callResult{err: fmt.Errorf("unknown action %q", args.Action)}
 }
 
 // settle applies what a final attempt means for the offer, inside the
-// transaction that logs it: a pause or resume that did not happen gives the
-// state back, so that urltracker never resumes a campaign it did not pause
-// and a later check can try again; a Trackier call that ended is reported
-// by an alert when report is true.
+// transaction that logs it: a hold that did not happen, or found the
+// campaign changed by someone else, is forgotten, so that urltracker never
+// resumes a campaign it did not hold; a resume that failed gives the hold
+// back so that a later check tries again, while one that found the campaign
+// changed by someone else leaves it forgotten. A Trackier call that ended
+// is reported by an alert when report is true.
 func (w *actionWorker) settle(ctx context.Context, tx *sql.Tx, offer urltracker.Offer, args ActionArgs, entry urltracker.Action, report bool) error {
 	if entry.Outcome == urltracker.ActionRetrying || args.Action == urltracker.ActionAlert {
 		return nil
@@ -274,6 +302,9 @@ func (w *actionWorker) settle(ctx context.Context, tx *sql.Tx, offer urltracker.
 				return err
 			}
 		case urltracker.ActionResume:
+			if entry.Outcome == urltracker.ActionSkipped {
+				break
+			}
 			if _, err := w.q.db.SwapHealthStateTx(ctx, tx, offer.ID, urltracker.StateActive, urltracker.StateHeld); err != nil {
 				return err
 			}
@@ -295,6 +326,9 @@ func (w *actionWorker) settle(ctx context.Context, tx *sql.Tx, offer urltracker.
 // actionReport names the action's result and tells it for humans.
 func actionReport(offer urltracker.Offer, args ActionArgs, entry urltracker.Action) (action, text string) {
 	what := fmt.Sprintf("Trackier campaign %s of offer %q (#%d)", offer.Trackier.CampaignID, offer.Name, offer.ID)
+	if entry.Outcome == urltracker.ActionSkipped {
+		return string(args.Action) + " skipped", fmt.Sprintf("Did not %s %s: %s", verbs[args.Action], what, entry.Error)
+	}
 	if !entry.Success {
 		return string(args.Action) + " failed", fmt.Sprintf("Could not %s %s: %s", verbs[args.Action], what, entry.Error)
 	}
@@ -305,17 +339,9 @@ func actionReport(offer urltracker.Offer, args ActionArgs, entry urltracker.Acti
 	return string(args.Action) + " succeeded", fmt.Sprintf("%s %s%s", pastVerbs[args.Action], what, why)
 }
 
-// checks is "1 failed check" or "3 failed checks".
-func checks(n int, kind string) string {
-	if n == 1 {
-		return "1 " + kind + " check"
-	}
-	return fmt.Sprintf("%d %s checks", n, kind)
-}
-
 var (
-	verbs     = map[urltracker.ActionKind]string{urltracker.ActionPause: "pause", urltracker.ActionResume: "resume", urltracker.ActionSetDestination: "set the destination of"}
-	pastVerbs = map[urltracker.ActionKind]string{urltracker.ActionPause: "Paused", urltracker.ActionResume: "Resumed", urltracker.ActionSetDestination: "Set the destination of"}
+	verbs     = map[urltracker.ActionKind]string{urltracker.ActionPause: "hold", urltracker.ActionResume: "resume", urltracker.ActionSetDestination: "set the URL of"}
+	pastVerbs = map[urltracker.ActionKind]string{urltracker.ActionPause: "Held", urltracker.ActionResume: "Resumed", urltracker.ActionSetDestination: "Set the URL of"}
 )
 
 func redact(s, secret string) string {
@@ -330,18 +356,4 @@ func nonEmptyJSON(s string) string {
 		return "null"
 	}
 	return s
-}
-
-// setDestination reads the campaign's URL and sets it to the same URL with
-// scheme, host and path of the redirect target, its query kept.
-func (w *actionWorker) setDestination(ctx context.Context, b trackier.Binding, redirect string) (trackier.Result, error) {
-	camp, res, err := w.trackier.GetCampaign(ctx, b)
-	if err != nil {
-		return res, err
-	}
-	destination, err := policy.CampaignURL(camp.URL, redirect)
-	if err != nil {
-		return res, err
-	}
-	return w.trackier.SetURL(ctx, b, destination)
 }

@@ -119,3 +119,30 @@ func healthOf(h store.Health, s policy.State, at time.Time) store.Health {
 	h.Redirect, h.ProposedDestination = s.Redirect, s.Proposed
 	return h
 }
+
+// Approve sends a destination proposal that awaits approval: in one
+// transaction it marks the proposal approved and enqueues its
+// set_destination, which reads the campaign again when it runs. It returns
+// the proposal; ErrNotFound or ErrConflict say why not.
+func (q *Queue) Approve(ctx context.Context, offerID, actionID int64) (urltracker.Action, error) {
+	offer, err := q.db.Offer(ctx, offerID)
+	if err != nil {
+		return urltracker.Action{}, err
+	}
+	var a urltracker.Action
+	err = q.db.InTx(ctx, func(tx *sql.Tx) error {
+		a, err = q.db.ApproveActionTx(ctx, tx, offerID, actionID, time.Now())
+		if err != nil {
+			return err
+		}
+		args := ActionArgs{OfferID: offer.ID, OfferCreatedAt: offer.CreatedAt, CampaignID: offer.Trackier.CampaignID,
+			APIBaseURL: offer.Trackier.APIBaseURL, CheckID: a.CheckID, Action: urltracker.ActionSetDestination,
+			Redirect: a.Destination, Reason: a.Reason + "; approved by an admin",
+			Alert: alert.Alert{OfferID: offer.ID, OfferName: offer.Name, CheckID: a.CheckID, Timestamp: time.Now().UTC()}}
+		if _, err := q.client.InsertTx(ctx, tx, args, actionInsertOpts()); err != nil {
+			return fmt.Errorf("enqueue the approved set_destination of offer %d: %w", offer.ID, err)
+		}
+		return nil
+	})
+	return a, err
+}

@@ -81,6 +81,11 @@ type Options struct {
 	Alerts            *alert.Sender
 	APITimeout        time.Duration
 	ActionConcurrency int
+	// VerifyTimeout and VerifyFirstPoll bound how long a Trackier write is
+	// read back until it shows (defaults DefaultVerifyTimeout and
+	// DefaultVerifyFirstPoll; tests shorten them).
+	VerifyTimeout   time.Duration
+	VerifyFirstPoll time.Duration
 
 	// ScheduleEvery is how often the scheduler looks for offers due for a
 	// check (default DefaultScheduleEvery).
@@ -109,8 +114,16 @@ func NewQueue(db *store.DB, runner *Runner, opts Options) (*Queue, error) {
 		snooze = DefaultKillSwitchSnooze
 	}
 	river.AddWorker(workers, &checkWorker{runner: runner, snooze: snooze})
+	verifyTimeout, verifyFirstPoll := opts.VerifyTimeout, opts.VerifyFirstPoll
+	if verifyTimeout <= 0 {
+		verifyTimeout = DefaultVerifyTimeout
+	}
+	if verifyFirstPoll <= 0 {
+		verifyFirstPoll = DefaultVerifyFirstPoll
+	}
 	river.AddWorker(workers, &actionWorker{q: q, trackier: opts.Trackier, alerts: opts.Alerts,
-		timeout: opts.APITimeout, logger: runner.Logger, metrics: opts.Metrics})
+		timeout: opts.APITimeout, verifyTimeout: verifyTimeout, verifyFirstPoll: verifyFirstPoll,
+		logger: runner.Logger, metrics: opts.Metrics})
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

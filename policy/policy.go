@@ -77,7 +77,9 @@ type Plan struct {
 	Observe bool
 	// AwaitApproval: a destination proposal that waits for an admin.
 	AwaitApproval bool
-	// Status is the campaign status a pause sets (the policy's hold status).
+	// Status is the campaign status a pause sets (the policy's hold
+	// status), or the one a resume expects to find (the status the hold
+	// set): a campaign in any other status was changed by someone else.
 	Status urltracker.HoldStatus
 	// Redirect is the target of the permanent redirect a set_destination
 	// follows. The new campaign URL is computed when it is sent, from the
@@ -124,8 +126,8 @@ func Decide(s State, o urltracker.Offer, in Input) (State, []Plan) {
 			// nothing, not even a resume, and says once what it would do.
 			realHoldObserved := observe && !s.Observed
 			if !realHoldObserved && s.Successes >= p.ResumeAfterSuccesses || realHoldObserved && s.Successes == p.ResumeAfterSuccesses {
-				plans = append(plans, Plan{Kind: KindResume, Observe: observe || s.Observed,
-					Reason: fmt.Sprintf("after %d healthy checks in a row", s.Successes)})
+				plans = append(plans, Plan{Kind: KindResume, Observe: observe || s.Observed, Status: s.HoldStatus,
+					Reason: "after " + checks(s.Successes, "healthy") + " in a row"})
 				if !realHoldObserved {
 					s.Held, s.Observed, s.HoldStatus = false, false, ""
 				}
@@ -147,7 +149,7 @@ func Decide(s State, o urltracker.Offer, in Input) (State, []Plan) {
 				status = urltracker.HoldDisabled
 			}
 			plans = append(plans, Plan{Kind: KindPause, Observe: observe, Status: status,
-				Reason: fmt.Sprintf("after %d failed checks in a row (last: %s)", s.Failures, c.Verdict)})
+				Reason: fmt.Sprintf("after %s in a row (last: %s)", checks(s.Failures, "failed"), c.Verdict)})
 			s.Held, s.Observed, s.HoldStatus = true, observe, status
 		}
 	}
@@ -159,6 +161,14 @@ func Decide(s State, o urltracker.Offer, in Input) (State, []Plan) {
 		}
 	}
 	return s, plans
+}
+
+// checks says "1 failed check" or "2 failed checks".
+func checks(n int, kind string) string {
+	if n == 1 {
+		return "1 " + kind + " check"
+	}
+	return fmt.Sprintf("%d %s checks", n, kind)
 }
 
 // PermanentRedirect returns where the first hop of chain points when it

@@ -362,6 +362,9 @@ func rules(s State, o urltracker.Offer, in Input, next State, plans []Plan) erro
 	if resumed != wantResume {
 		return fmt.Errorf("resume planned %v, want %v", resumed, wantResume)
 	}
+	if resume := byKind[KindResume]; resumed && resume.Status != s.HoldStatus {
+		return fmt.Errorf("resume expects %q, the hold set %q", resume.Status, s.HoldStatus)
+	}
 	if resumed && next.Held != realHoldObserved {
 		return fmt.Errorf("after a resume, held = %v", next.Held)
 	}

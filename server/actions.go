@@ -60,3 +60,27 @@ func handleTrackierTest(d Deps) http.Handler {
 		}))
 	})
 }
+
+// handleActionApprove sends a destination proposal that awaits an admin's
+// approval. The campaign is read again when it is sent: the new URL keeps
+// the query Trackier has then, and a campaign urltracker holds by then is
+// not edited.
+func handleActionApprove(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := pathID(w, r, "id")
+		if !ok {
+			return
+		}
+		actionID, ok := pathID(w, r, "actionID")
+		if !ok {
+			return
+		}
+		a, err := d.Queue.Approve(r.Context(), id, actionID)
+		if err != nil {
+			storeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, map[string]any{"success": true, "action": a,
+			"message": "approved: the new campaign URL is sent now; GET /api/offers/" + r.PathValue("id") + "/actions shows the result"})
+	})
+}

@@ -187,3 +187,31 @@ func (db *DB) Actions(ctx context.Context, offerID int64, limit int) ([]urltrack
 	}
 	return actions, rows.Err()
 }
+
+// ApproveActionTx marks inside tx the offer's proposal actionID approved at
+// at and returns it. A proposal is approved once: one that is not awaiting
+// approval, or was approved already, is ErrConflict; an unknown one
+// ErrNotFound.
+func (db *DB) ApproveActionTx(ctx context.Context, tx *sql.Tx, offerID, actionID int64, at time.Time) (urltracker.Action, error) {
+	a, err := scanAction(tx.QueryRowContext(ctx, db.q(`UPDATE actions SET approved_at = ?
+		WHERE id = ? AND offer_id = ? AND outcome = ? AND approved_at IS NULL RETURNING `+actionColumns),
+		micros(at), actionID, offerID, string(urltracker.ActionAwaitingApproval)))
+	if err == nil {
+		return a, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return a, fmt.Errorf("approve action %d of offer %d: %w", actionID, offerID, err)
+	}
+	var outcome string
+	var approved sql.NullInt64
+	err = tx.QueryRowContext(ctx, db.q(`SELECT outcome, approved_at FROM actions WHERE id = ? AND offer_id = ?`), actionID, offerID).Scan(&outcome, &approved)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return a, fmt.Errorf("action %d of offer %d: %w", actionID, offerID, urltracker.ErrNotFound)
+	case err != nil:
+		return a, fmt.Errorf("approve action %d of offer %d: %w", actionID, offerID, err)
+	case approved.Valid:
+		return a, fmt.Errorf("%w: action %d was approved already, at %s", urltracker.ErrConflict, actionID, fromMicros(approved.Int64).Format(time.RFC3339))
+	}
+	return a, fmt.Errorf("%w: action %d is %s, not awaiting approval", urltracker.ErrConflict, actionID, outcome)
+}

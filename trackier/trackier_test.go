@@ -56,12 +56,12 @@ func TestCallsFollowTheContract(t *testing.T) {
 		call func() (Result, error)
 		want seenRequest
 	}{
-		{"pause", func() (Result, error) { return c.Pause(ctx, camp) },
-			seenRequest{"POST", "/v2/campaigns/cmp 42", testKey, "application/json", `{"status":"paused"}`}},
-		{"resume", func() (Result, error) { return c.Resume(ctx, camp) },
-			seenRequest{"POST", "/v2/campaigns/cmp 42", testKey, "application/json", `{"status":"active"}`}},
-		{"set destination", func() (Result, error) { return c.SetDestination(ctx, camp, "https://shop.example/new?utm_source=x") },
-			seenRequest{"POST", "/v2/campaigns/cmp 42", testKey, "application/json", `{"url":"https://shop.example/new?utm_source=x"}`}},
+		{"hold", func() (Result, error) { return c.SetStatus(ctx, camp, StatusDisabled) },
+			seenRequest{"POST", "/v2/campaigns/status", testKey, "application/json", `{"campaignIds":["cmp 42"],"status":"disabled"}`}},
+		{"resume", func() (Result, error) { return c.SetStatus(ctx, camp, StatusActive) },
+			seenRequest{"POST", "/v2/campaigns/status", testKey, "application/json", `{"campaignIds":["cmp 42"],"status":"active"}`}},
+		{"set URL", func() (Result, error) { return c.SetURL(ctx, camp, "https://shop.example/new?utm_source=x&c={click_id}") },
+			seenRequest{"POST", "/v2/campaigns/cmp 42", testKey, "application/json", `{"url":"https://shop.example/new?utm_source=x&c={click_id}"}`}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,7 +105,7 @@ func TestFailuresSayWhetherToRetry(t *testing.T) {
 		t.Run(http.StatusText(tt.status), func(t *testing.T) {
 			api := httptest.NewServer((&recorder{}).handler(tt.status))
 			defer api.Close()
-			res, err := New(5*time.Second).Pause(context.Background(), Binding{APIBaseURL: api.URL, APIKey: testKey, CampaignID: "1"})
+			res, err := New(5*time.Second).SetURL(context.Background(), Binding{APIBaseURL: api.URL, APIKey: testKey, CampaignID: "1"}, campaignURL)
 			var apiErr *Error
 			if !errors.As(err, &apiErr) {
 				t.Fatalf("err = %v, want *Error", err)
@@ -125,7 +125,7 @@ func TestConnectionRefusedIsRetryable(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	_, err = New(2*time.Second).Pause(context.Background(), Binding{APIBaseURL: "http://" + addr, APIKey: testKey, CampaignID: "1"})
+	_, err = New(2*time.Second).SetURL(context.Background(), Binding{APIBaseURL: "http://" + addr, APIKey: testKey, CampaignID: "1"}, campaignURL)
 	var apiErr *Error
 	if !errors.As(err, &apiErr) || !apiErr.Retryable() || apiErr.StatusCode != 0 {
 		t.Fatalf("err = %v, want a retryable error without status", err)
@@ -150,7 +150,7 @@ func TestHungAPIEndsAtDeadlineAndOpensBreakerAfterFive(t *testing.T) {
 	camp := Binding{APIBaseURL: api.URL, APIKey: testKey, CampaignID: "1"}
 	for i := 1; i <= BreakerThreshold; i++ {
 		start := time.Now()
-		_, err := c.Pause(context.Background(), camp)
+		_, err := c.SetURL(context.Background(), camp, campaignURL)
 		took := time.Since(start)
 		var apiErr *Error
 		if !errors.As(err, &apiErr) || !apiErr.Retryable() || errors.Is(err, ErrBreakerOpen) {
@@ -161,7 +161,7 @@ func TestHungAPIEndsAtDeadlineAndOpensBreakerAfterFive(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	_, err := c.Pause(context.Background(), camp)
+	_, err := c.SetURL(context.Background(), camp, campaignURL)
 	if !errors.Is(err, ErrBreakerOpen) {
 		t.Fatalf("call after %d failures: err = %v, want the breaker open", BreakerThreshold, err)
 	}
@@ -179,7 +179,7 @@ func TestHungAPIEndsAtDeadlineAndOpensBreakerAfterFive(t *testing.T) {
 	// Another base URL has its own breaker.
 	other := httptest.NewServer((&recorder{}).handler(http.StatusOK))
 	defer other.Close()
-	if _, err := c.Pause(context.Background(), Binding{APIBaseURL: other.URL, APIKey: testKey, CampaignID: "1"}); err != nil {
+	if _, err := c.SetURL(context.Background(), Binding{APIBaseURL: other.URL, APIKey: testKey, CampaignID: "1"}, campaignURL); err != nil {
 		t.Errorf("other API: %v", err)
 	}
 }
@@ -198,34 +198,34 @@ func TestBreakerLetsCallsThroughAfterCooldown(t *testing.T) {
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 	camp := Binding{APIBaseURL: api.URL, APIKey: testKey, CampaignID: "1"}
 	for range BreakerThreshold {
-		c.Pause(context.Background(), camp)
+		c.SetURL(context.Background(), camp, campaignURL)
 	}
-	if _, err := c.Pause(context.Background(), camp); !errors.Is(err, ErrBreakerOpen) {
+	if _, err := c.SetURL(context.Background(), camp, campaignURL); !errors.Is(err, ErrBreakerOpen) {
 		t.Fatalf("err = %v, want breaker open", err)
 	}
 	advance(BreakerCooldown - time.Second)
-	if _, err := c.Pause(context.Background(), camp); !errors.Is(err, ErrBreakerOpen) {
+	if _, err := c.SetURL(context.Background(), camp, campaignURL); !errors.Is(err, ErrBreakerOpen) {
 		t.Fatalf("before cooldown: err = %v, want breaker open", err)
 	}
 	advance(2 * time.Second)
 	// After the cooldown one call goes through; it fails, so the breaker
 	// reopens at once.
-	if _, err := c.Pause(context.Background(), camp); err == nil || errors.Is(err, ErrBreakerOpen) {
+	if _, err := c.SetURL(context.Background(), camp, campaignURL); err == nil || errors.Is(err, ErrBreakerOpen) {
 		t.Fatalf("after cooldown: err = %v, want the API's 503", err)
 	}
-	if _, err := c.Pause(context.Background(), camp); !errors.Is(err, ErrBreakerOpen) {
+	if _, err := c.SetURL(context.Background(), camp, campaignURL); !errors.Is(err, ErrBreakerOpen) {
 		t.Fatalf("after a failed trial: err = %v, want breaker open again", err)
 	}
 	advance(BreakerCooldown + time.Second)
 	status.Store(http.StatusOK)
-	if _, err := c.Pause(context.Background(), camp); err != nil {
+	if _, err := c.SetURL(context.Background(), camp, campaignURL); err != nil {
 		t.Fatalf("API healthy again: %v", err)
 	}
 	for range BreakerThreshold - 1 {
 		status.Store(http.StatusServiceUnavailable)
-		c.Pause(context.Background(), camp)
+		c.SetURL(context.Background(), camp, campaignURL)
 	}
-	if _, err := c.Pause(context.Background(), camp); errors.Is(err, ErrBreakerOpen) {
+	if _, err := c.SetURL(context.Background(), camp, campaignURL); errors.Is(err, ErrBreakerOpen) {
 		t.Fatal("a success must reset the failure count")
 	}
 }
@@ -238,7 +238,7 @@ func TestKeyIsNotSentToARedirectTarget(t *testing.T) {
 		http.Redirect(w, r, elsewhere.URL+"/steal", http.StatusTemporaryRedirect)
 	}))
 	defer api.Close()
-	_, err := New(5*time.Second).Pause(context.Background(), Binding{APIBaseURL: api.URL, APIKey: testKey, CampaignID: "1"})
+	_, err := New(5*time.Second).SetURL(context.Background(), Binding{APIBaseURL: api.URL, APIKey: testKey, CampaignID: "1"}, campaignURL)
 	if err == nil {
 		t.Fatal("a redirect is not a success")
 	}
@@ -248,9 +248,13 @@ func TestKeyIsNotSentToARedirectTarget(t *testing.T) {
 }
 
 func TestMissingBindingIsNotRetryable(t *testing.T) {
-	_, err := New(time.Second).Pause(context.Background(), Binding{APIBaseURL: "http://127.0.0.1:1", CampaignID: "1"})
+	_, err := New(time.Second).SetURL(context.Background(), Binding{APIBaseURL: "http://127.0.0.1:1", CampaignID: "1"}, campaignURL)
 	var apiErr *Error
 	if !errors.As(err, &apiErr) || apiErr.Retryable() {
 		t.Fatalf("err = %v, want a final error", err)
 	}
 }
+
+// campaignURL is what the tests set a campaign's URL to: any edit goes
+// through the campaign edit endpoint.
+const campaignURL = "https://shop.example/landing?c={click_id}"

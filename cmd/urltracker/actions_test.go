@@ -29,26 +29,34 @@ type apiCall struct {
 	Body                              map[string]string
 }
 
-// fakeTrackier is a local Trackier API. Each call gets the next status of
-// script (the last one repeats); hang makes calls wait until the client
-// gives up. Answers echo the API key, as a careless API might, to prove
-// urltracker never stores what comes back.
+// fakeTrackier is a local Trackier API with one campaign, cmp-77. A read
+// answers the campaign with its status; each write gets the next status of
+// script (the last one repeats) and, answered 2xx, sets the status. hang
+// makes calls wait until the client gives up. Answers echo the API key, as
+// a careless API might, to prove urltracker never stores what comes back.
+// (internal/trackierfake is the faithful fake; this one scripts failures.)
 type fakeTrackier struct {
 	*httptest.Server
 	mu     sync.Mutex
 	calls  []apiCall
 	script []int
+	status string
 	hang   atomic.Bool
 }
 
 func newFakeTrackier(t *testing.T, script ...int) *fakeTrackier {
-	f := &fakeTrackier{script: script}
+	f := &fakeTrackier{script: script, status: "active"}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, _ := io.ReadAll(r.Body)
 		call := apiCall{Method: r.Method, Path: r.URL.Path, APIKey: r.Header.Get("X-Api-Key"), ContentType: r.Header.Get("Content-Type")}
 		if len(raw) > 0 {
-			if err := json.Unmarshal(raw, &call.Body); err != nil {
-				t.Errorf("API got a body that is not a JSON object of strings: %s", raw)
+			var body map[string]any
+			if err := json.Unmarshal(raw, &body); err != nil {
+				t.Errorf("API got a body that is not a JSON object: %s", raw)
+			}
+			call.Body = map[string]string{}
+			for k, v := range body {
+				call.Body[k] = fmt.Sprint(v)
 			}
 		}
 		f.mu.Lock()
@@ -60,6 +68,10 @@ func newFakeTrackier(t *testing.T, script ...int) *fakeTrackier {
 				f.script = f.script[1:]
 			}
 		}
+		if status < 300 && call.Body["status"] != "" {
+			f.status = call.Body["status"]
+		}
+		campaign := f.status
 		f.mu.Unlock()
 		if f.hang.Load() {
 			<-r.Context().Done()
@@ -67,6 +79,11 @@ func newFakeTrackier(t *testing.T, script ...int) *fakeTrackier {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
+		if r.Method == http.MethodGet && status < 300 {
+			fmt.Fprintf(w, `{"success":true,"campaign":{"id":"cmp-77","status":%q,"url":"https://adv.example/t?c={click_id}"},"echo":%q}`,
+				campaign, r.Header.Get("X-Api-Key"))
+			return
+		}
 		fmt.Fprintf(w, `{"success":%v,"echo":%q}`, status < 300, r.Header.Get("X-Api-Key"))
 	}))
 	t.Cleanup(f.Close)
@@ -79,6 +96,18 @@ func (f *fakeTrackier) setScript(script ...int) {
 	f.mu.Unlock()
 }
 
+// Writes are the calls that were not reads.
+func (f *fakeTrackier) Writes() []apiCall {
+	var out []apiCall
+	for _, c := range f.Calls() {
+		if c.Method != http.MethodGet {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Calls are the calls the API received.
 func (f *fakeTrackier) Calls() []apiCall {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -263,7 +292,7 @@ func TestPauseAfterNFailuresOncePerOutageAndResumeAfterMHealthy(t *testing.T) {
 	}
 	failing := trigger(t, a, offer.ID, urltracker.VerdictBroken)
 	if h := actionsOf(t, a, offer.ID).Health; h.State != urltracker.StateHeld {
-		t.Fatalf("after 3 failures health = %+v, want paused_by_urltracker", h)
+		t.Fatalf("after 3 failures health = %+v, want held", h)
 	}
 	pauses := waitOutcome(t, a, offer.ID, urltracker.ActionPause, urltracker.ActionSucceeded, 15*time.Second)
 	if p := pauses[0]; len(pauses) != 1 || !p.Success || p.StatusCode != 200 || p.CheckID != failing.ID || p.Attempt != 1 {
@@ -284,10 +313,10 @@ func TestPauseAfterNFailuresOncePerOutageAndResumeAfterMHealthy(t *testing.T) {
 	waitActionsSettled(t, a)
 
 	want := []apiCall{
-		{"POST", "/v2/campaigns/cmp-77", testAPIKey, "application/json", map[string]string{"status": "paused"}},
-		{"POST", "/v2/campaigns/cmp-77", testAPIKey, "application/json", map[string]string{"status": "active"}},
+		{"POST", "/v2/campaigns/status", testAPIKey, "application/json", map[string]string{"campaignIds": "[cmp-77]", "status": "disabled"}},
+		{"POST", "/v2/campaigns/status", testAPIKey, "application/json", map[string]string{"campaignIds": "[cmp-77]", "status": "active"}},
 	}
-	if got := api.Calls(); fmt.Sprint(got) != fmt.Sprint(want) {
+	if got := api.Writes(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Trackier API calls\n got %+v\nwant %+v", got, want)
 	}
 
@@ -362,7 +391,8 @@ func TestBlockedChecksDoNotCount(t *testing.T) {
 
 func TestRetriesOn503AndNeverOn400(t *testing.T) {
 	site := newOfferSite(t)
-	flaky, rejecting := newFakeTrackier(t, 503, 200), newFakeTrackier(t, 400)
+	// The read before the write answers 200; the write 503, then 200.
+	flaky, rejecting := newFakeTrackier(t, 200, 503, 200), newFakeTrackier(t, 400)
 	a := startApp(t, actionEnv(t))
 	retried := createOffer(t, a, boundOffer("flaky-api", site, flaky, map[string]any{"pause_after_failures": 1, "resume_after_successes": 1}))
 	refused := createOffer(t, a, boundOffer("refusing-api", site, rejecting, map[string]any{"pause_after_failures": 1, "resume_after_successes": 1}))
@@ -382,7 +412,7 @@ func TestRetriesOn503AndNeverOn400(t *testing.T) {
 	}
 	var req struct{ Method, URL, Body string }
 	if err := json.Unmarshal(got[0].Request, &req); err != nil || req.Method != "POST" ||
-		req.URL != flaky.URL+"/v2/campaigns/cmp-77" || req.Body != `{"status":"paused"}` {
+		req.URL != flaky.URL+"/v2/campaigns/status" || req.Body != `{"campaignIds":["cmp-77"],"status":"disabled"}` || got[1].VerifiedAfterMS == nil {
 		t.Errorf("logged request = %s (%v)", got[0].Request, err)
 	}
 
@@ -532,8 +562,8 @@ func TestRetryHappensAfterRestart(t *testing.T) {
 	if len(got) != 2 || got[0].JobID != got[1].JobID || got[1].Attempt != 2 {
 		t.Errorf("attempts across the restart = %+v", got)
 	}
-	if calls := api.Calls(); len(calls) != 2 || calls[1].Body["status"] != "paused" {
-		t.Errorf("API calls = %+v, want the failed pause and its retry", calls)
+	if calls := api.Writes(); len(calls) != 1 || calls[0].Body["status"] != "disabled" {
+		t.Errorf("API writes = %+v, want the retried pause (the failed attempt's read was refused)", calls)
 	}
 }
 
@@ -631,26 +661,26 @@ func TestPauseStillRetryingWhenTheOfferRecoversIsNotSent(t *testing.T) {
 		t.Errorf("stale pause attempt = %+v", last)
 	}
 	waitActionsSettled(t, a)
-	var bodies []string
-	for _, c := range api.Calls() {
-		bodies = append(bodies, c.Body["status"])
+	// The late pause would leave a healthy offer's campaign held. The
+	// resume finds the campaign active, never held, and leaves it.
+	if w := api.Writes(); len(w) != 0 {
+		t.Errorf("API writes = %+v, want none: no late pause", w)
 	}
-	// The late pause would leave a healthy offer's campaign paused.
-	if got := strings.Join(bodies, ","); got != "paused,active" {
-		t.Errorf("API calls = %s, want the failed pause then the resume, and no late pause", got)
+	resumes := attempts(t, a, offer.ID, urltracker.ActionResume)
+	if len(resumes) != 1 || resumes[0].Outcome != urltracker.ActionSkipped {
+		t.Errorf("resume attempts = %+v, want one skipped", resumes)
 	}
 }
 
-// setDestinationRetrying binds an offer to campaign cmp-77 at api, moves its
-// landing page and waits until the destination change failed once with 503
-// and waits for its retry.
-func setDestinationRetrying(t *testing.T, a *app, site *offerSite, api *fakeTrackier) offerAnswer {
+// holdRetrying binds an offer to campaign cmp-77 at api, breaks its link
+// and waits until the hold failed once (api's script answers 503) and waits
+// for its retry.
+func holdRetrying(t *testing.T, a *app, site *offerSite, api *fakeTrackier) offerAnswer {
 	t.Helper()
-	offer := createOffer(t, a, boundOffer("moving", site, api, map[string]any{"update_destination": true}))
-	trigger(t, a, offer.ID, urltracker.VerdictHealthy)
-	site.landing.Store("/moved-landing")
-	trigger(t, a, offer.ID, urltracker.VerdictHealthy)
-	waitOutcome(t, a, offer.ID, urltracker.ActionSetDestination, urltracker.ActionRetrying, 15*time.Second)
+	offer := createOffer(t, a, boundOffer("failing", site, api, map[string]any{"pause_after_failures": 1}))
+	site.broken.Store(true)
+	trigger(t, a, offer.ID, urltracker.VerdictBroken)
+	waitOutcome(t, a, offer.ID, urltracker.ActionPause, urltracker.ActionRetrying, 15*time.Second)
 	return offer
 }
 
@@ -661,7 +691,7 @@ func setDestinationRetrying(t *testing.T, a *app, site *offerSite, api *fakeTrac
 func TestDeletedOffersPendingActionNeverReachesAnotherCampaign(t *testing.T) {
 	site, api := newOfferSite(t), newFakeTrackier(t, 503, 200)
 	a := startApp(t, actionEnv(t))
-	deleted := setDestinationRetrying(t, a, site, api)
+	deleted := holdRetrying(t, a, site, api)
 
 	a.JSON(t, "DELETE", fmt.Sprintf("/api/offers/%d", deleted.ID), nil, true, http.StatusOK, nil)
 	next := boundOffer("campaign-b", site, api, nil)
@@ -697,10 +727,10 @@ func TestDeletedOffersPendingActionNeverReachesAnotherCampaign(t *testing.T) {
 func TestActionDecidedForOneCampaignIsNotSentToAnother(t *testing.T) {
 	site, api := newOfferSite(t), newFakeTrackier(t, 503, 200)
 	a := startApp(t, actionEnv(t))
-	offer := setDestinationRetrying(t, a, site, api)
+	offer := holdRetrying(t, a, site, api)
 
 	a.JSON(t, "PATCH", fmt.Sprintf("/api/offers/%d", offer.ID), map[string]any{"trackier": map[string]any{"campaign_id": "cmp-B"}}, true, http.StatusOK, nil)
-	got := waitOutcome(t, a, offer.ID, urltracker.ActionSetDestination, urltracker.ActionFailed, 30*time.Second)
+	got := waitOutcome(t, a, offer.ID, urltracker.ActionPause, urltracker.ActionFailed, 30*time.Second)
 	if last := got[len(got)-1]; !strings.Contains(last.Error, `campaign changed from "cmp-77" to "cmp-B"`) || last.StatusCode != 0 {
 		t.Errorf("attempt after the re-binding = %+v, want not sent, naming both campaigns", last)
 	}
