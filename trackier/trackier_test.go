@@ -60,7 +60,9 @@ func TestCallsFollowTheContract(t *testing.T) {
 			seenRequest{"POST", "/v2/campaigns/status", testKey, "application/json", `{"campaignIds":["cmp 42"],"status":"disabled"}`}},
 		{"resume", func() (Result, error) { return c.SetStatus(ctx, camp, StatusActive) },
 			seenRequest{"POST", "/v2/campaigns/status", testKey, "application/json", `{"campaignIds":["cmp 42"],"status":"active"}`}},
-		{"set URL", func() (Result, error) { return c.SetURL(ctx, camp, "https://shop.example/new?utm_source=x&c={click_id}") },
+		{"set URL", func() (Result, error) {
+			return c.SetURL(ctx, camp, "https://shop.example/new?utm_source=x&c={click_id}")
+		},
 			seenRequest{"POST", "/v2/campaigns/cmp 42", testKey, "application/json", `{"url":"https://shop.example/new?utm_source=x&c={click_id}"}`}},
 	}
 	for i, tt := range tests {
