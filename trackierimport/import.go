@@ -281,13 +281,14 @@ func offerFor(req Request, c trackier.Campaign) urltracker.Offer {
 	if len(name)+len(suffix) > 200 {
 		name = strings.ToValidUTF8(name[:200-len(suffix)], "")
 	}
-	return urltracker.Offer{
-		Name:                  name + suffix,
-		URL:                   TestLink(c.URL),
-		UpdateIntervalSeconds: urltracker.DefaultUpdateInterval,
-		Enabled:               true,
-		Trackier:              urltracker.Trackier{APIBaseURL: req.APIBaseURL, APIKey: req.APIKey, CampaignID: c.ID},
-	}.Normalize()
+	o := urltracker.NewOffer()
+	o.Name, o.URL = name+suffix, TestLink(c.URL)
+	o.Trackier = urltracker.Trackier{APIBaseURL: req.APIBaseURL, APIKey: req.APIKey, CampaignID: c.ID}
+	// An imported campaign is held after two broken checks and resumed
+	// after two healthy ones; observe mode only records that it would be.
+	o.Policy.Mode = urltracker.Mode(req.Mode)
+	o.Policy.PauseAfterFailures, o.Policy.ResumeAfterSuccesses = 2, 2
+	return o.Normalize()
 }
 
 // macro matches a Trackier macro, written {name} or URL-escaped %7Bname%7D.

@@ -124,6 +124,9 @@ func TestImportNamedCampaigns(t *testing.T) {
 		if got := names(res.Created); got != "Bags FR (Trackier 102)" {
 			t.Errorf("created %q", got)
 		}
+		if p := res.Created[0].Policy; p.Mode != urltracker.ModeAct || p.PauseAfterFailures != 2 || res.Created[0].CheckEverySeconds != urltracker.DefaultCheckEverySeconds {
+			t.Errorf("imported in act mode: %+v, checked every %d s", p, res.Created[0].CheckEverySeconds)
+		}
 		if sk := skipped(res.Skipped); len(sk) != 1 || !strings.Contains(sk["999"], "no campaign 999") {
 			t.Errorf("skipped %v", res.Skipped)
 		}
