@@ -41,11 +41,12 @@ type fakeTrackier struct {
 	calls  []apiCall
 	script []int
 	status string
+	url    string
 	hang   atomic.Bool
 }
 
 func newFakeTrackier(t *testing.T, script ...int) *fakeTrackier {
-	f := &fakeTrackier{script: script, status: "active"}
+	f := &fakeTrackier{script: script, status: "active", url: "https://adv.example/t?c={click_id}"}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, _ := io.ReadAll(r.Body)
 		call := apiCall{Method: r.Method, Path: r.URL.Path, APIKey: r.Header.Get("X-Api-Key"), ContentType: r.Header.Get("Content-Type")}
@@ -71,7 +72,10 @@ func newFakeTrackier(t *testing.T, script ...int) *fakeTrackier {
 		if status < 300 && call.Body["status"] != "" {
 			f.status = call.Body["status"]
 		}
-		campaign := f.status
+		if status < 300 && call.Body["url"] != "" {
+			f.url = call.Body["url"]
+		}
+		campaign, campaignURL := f.status, f.url
 		f.mu.Unlock()
 		if f.hang.Load() {
 			<-r.Context().Done()
@@ -80,8 +84,8 @@ func newFakeTrackier(t *testing.T, script ...int) *fakeTrackier {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		if r.Method == http.MethodGet && status < 300 {
-			fmt.Fprintf(w, `{"success":true,"campaign":{"id":"cmp-77","status":%q,"url":"https://adv.example/t?c={click_id}"},"echo":%q}`,
-				campaign, r.Header.Get("X-Api-Key"))
+			fmt.Fprintf(w, `{"success":true,"campaign":{"id":"cmp-77","status":%q,"url":%q},"echo":%q}`,
+				campaign, campaignURL, r.Header.Get("X-Api-Key"))
 			return
 		}
 		fmt.Fprintf(w, `{"success":%v,"echo":%q}`, status < 300, r.Header.Get("X-Api-Key"))

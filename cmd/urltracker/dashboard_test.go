@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -108,5 +109,61 @@ func TestDashboardShowsActionsAndTestsTheTrackierConnection(t *testing.T) {
 	}
 	if got := api.Calls()[len(api.Calls())-1]; got.Method != http.MethodGet || got.APIKey != testAPIKey || !strings.HasSuffix(got.Path, "/cmp-77") {
 		t.Errorf("the test called %+v", got)
+	}
+}
+
+// TestDashboardSaysWhatObserveModeWouldDoAndApprovesAProposal: an offer in
+// observe mode says what it would have done and sends nothing; an acting
+// offer's destination proposal is approved with the offer page's button.
+func TestDashboardSaysWhatObserveModeWouldDoAndApprovesAProposal(t *testing.T) {
+	site, api := newOfferSite(t), newFakeTrackier(t)
+	moved := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/offer" {
+			http.Redirect(w, r, "/new-landing?seen=1", http.StatusMovedPermanently)
+			return
+		}
+		io.WriteString(w, "<!doctype html><title>Landing</title>")
+	}))
+	defer moved.Close()
+	a := startApp(t, actionEnv(t))
+	watching := createOffer(t, a, boundOffer("watching", site, api, map[string]any{"mode": "observe", "pause_after_failures": 1}))
+	site.broken.Store(true)
+	trigger(t, a, watching.ID, urltracker.VerdictBroken)
+	waitOutcome(t, a, watching.ID, urltracker.ActionPause, urltracker.ActionObserved, 15*time.Second)
+
+	c := signIn(t, a)
+	_, body := c.get(fmt.Sprintf("/offers/%d", watching.ID))
+	for _, want := range []string{"<strong>observes</strong>", "would have held campaign cmp-77 at", "after 1 failed checks in a row (last: broken)", "would be held (disabled)"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("observing offer's page lacks %q", want)
+		}
+	}
+	if _, body := c.get("/offers"); !strings.Contains(body, "observes campaign cmp-77") {
+		t.Error("the offers list does not say the offer observes")
+	}
+	if calls := api.Calls(); len(calls) != 0 {
+		t.Errorf("observe mode called Trackier: %+v", calls)
+	}
+
+	moving := boundOffer("moving", site, api, map[string]any{"update_destination": true})
+	moving["url"] = moved.URL + "/offer"
+	offer := createOffer(t, a, moving)
+	trigger(t, a, offer.ID, urltracker.VerdictHealthy)
+	trigger(t, a, offer.ID, urltracker.VerdictHealthy)
+	waitOutcome(t, a, offer.ID, urltracker.ActionSetDestination, urltracker.ActionAwaitingApproval, 15*time.Second)
+	page := fmt.Sprintf("/offers/%d", offer.ID)
+	_, body = c.get(page)
+	if !strings.Contains(body, "Approve: set the campaign URL") || !strings.Contains(body, moved.URL+"/new-landing") {
+		t.Fatalf("offer page lacks the proposal and its approve button")
+	}
+	proposal := attempts(t, a, offer.ID, urltracker.ActionSetDestination)[0]
+	status, body := c.post(fmt.Sprintf("%s/actions/%d/approve", page, proposal.ID), url.Values{"csrf": {c.csrf(page)}})
+	if status != http.StatusOK || !strings.Contains(body, "Approved") {
+		t.Fatalf("approve: status %d", status)
+	}
+	waitOutcome(t, a, offer.ID, urltracker.ActionSetDestination, urltracker.ActionSucceeded, 15*time.Second)
+	w := api.Writes()
+	if len(w) != 1 || w[0].Body["url"] != moved.URL+"/new-landing?c={click_id}" {
+		t.Errorf("writes = %+v, want the campaign URL moved with its {click_id} kept", w)
 	}
 }
