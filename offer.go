@@ -74,7 +74,7 @@ func (o Offer) Validate() FieldErrors {
 		}
 	}
 	if o.Trackier.APIBaseURL != "" {
-		if msg := CheckHTTPURL(o.Trackier.APIBaseURL); msg != "" {
+		if msg := CheckTrackierBaseURL(o.Trackier.APIBaseURL); msg != "" {
 			fe["trackier.api_base_url"] = msg
 		}
 	}
@@ -116,6 +116,23 @@ func CheckHTTPURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return "must be an absolute http:// or https:// URL"
+	}
+	return ""
+}
+
+// CheckTrackierBaseURL says what is wrong with raw as a Trackier API base
+// URL, or "". urltracker adds /v2/… itself, so a base ending in /v2 would
+// call /v2/v2/… and is refused with what to type instead.
+func CheckTrackierBaseURL(raw string) string {
+	if msg := CheckHTTPURL(raw); msg != "" {
+		return msg + ", such as " + DefaultTrackierAPIBaseURL
+	}
+	u, _ := url.Parse(strings.TrimSpace(raw))
+	if p := strings.TrimRight(u.Path, "/"); strings.HasSuffix(strings.ToLower(p), "/v2") {
+		return "must not end in /v2: urltracker adds /v2/… itself; type " + u.Scheme + "://" + u.Host + p[:len(p)-len("/v2")]
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "must not have a query or fragment; type only scheme and host, such as " + DefaultTrackierAPIBaseURL
 	}
 	return ""
 }

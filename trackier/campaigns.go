@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/internal/jsonenc"
 )
 
@@ -24,16 +25,8 @@ const (
 // returns nil. The client adds /v2/… itself, so a base ending in /v2 would
 // call /v2/v2/… and is refused.
 func CheckBaseURL(base string) error {
-	u, err := url.Parse(strings.TrimSpace(base))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("Trackier API base URL %q must be an absolute http:// or https:// URL such as https://api.trackier.com", base)
-	}
-	if p := strings.TrimRight(u.Path, "/"); strings.HasSuffix(strings.ToLower(p), "/v2") {
-		return fmt.Errorf("Trackier API base URL %q must not end in /v2: urltracker adds /v2/… itself; type %s", base,
-			u.Scheme+"://"+u.Host+p[:len(p)-len("/v2")])
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("Trackier API base URL %q must not have a query or fragment; type only scheme and host, such as https://api.trackier.com", base)
+	if msg := urltracker.CheckTrackierBaseURL(base); msg != "" {
+		return fmt.Errorf("Trackier API base URL %q %s", base, msg)
 	}
 	return nil
 }

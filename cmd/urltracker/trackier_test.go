@@ -168,3 +168,16 @@ func TestImportRefusesWhatItCannotImport(t *testing.T) {
 		t.Errorf("without the admin token: %d", status)
 	}
 }
+
+func TestOfferWithABaseURLEndingInV2IsRefused(t *testing.T) {
+	a := startApp(t, actionEnv(t))
+	status, raw := a.Do(t, "POST", "/api/offers", map[string]any{"name": "v2", "url": "https://offer.example/",
+		"trackier": map[string]any{"api_base_url": "https://api.trackier.com/v2", "api_key": "k", "campaign_id": "101"}}, true)
+	var ans struct {
+		Fields map[string]string `json:"fields"`
+	}
+	_ = json.Unmarshal(raw, &ans)
+	if status != http.StatusBadRequest || !strings.Contains(ans.Fields["trackier.api_base_url"], "type https://api.trackier.com") {
+		t.Errorf("create with a /v2 base URL: %d %s, want 400 saying what to type", status, raw)
+	}
+}

@@ -23,6 +23,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/urltracker/urltracker/internal/jsonenc"
 	"github.com/urltracker/urltracker/trackier"
 )
 
@@ -278,7 +279,7 @@ func (s *Server) handler() http.Handler {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(a.status)
-		json.NewEncoder(w).Encode(a.body)
+		_ = jsonenc.Encode(w, a.body)
 	})
 }
 
