@@ -133,7 +133,7 @@ func TestDashboardSaysWhatObserveModeWouldDoAndApprovesAProposal(t *testing.T) {
 
 	c := signIn(t, a)
 	_, body := c.get(fmt.Sprintf("/offers/%d", watching.ID))
-	for _, want := range []string{"<strong>observes</strong>", "would have held campaign cmp-77 at", "after 1 failed checks in a row (last: broken)", "would be held (disabled)"} {
+	for _, want := range []string{"<strong>observes</strong>", "would have held campaign cmp-77 at", "after 1 failed check in a row (last: broken)", "would be held (disabled)"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("observing offer's page lacks %q", want)
 		}
@@ -165,5 +165,10 @@ func TestDashboardSaysWhatObserveModeWouldDoAndApprovesAProposal(t *testing.T) {
 	w := api.Writes()
 	if len(w) != 1 || w[0].Body["url"] != moved.URL+"/new-landing?c={click_id}" {
 		t.Errorf("writes = %+v, want the campaign URL moved with its {click_id} kept", w)
+	}
+	// The API approves a proposal once.
+	status, out := a.Do(t, http.MethodPost, fmt.Sprintf("/api/offers/%d/actions/%d/approve", offer.ID, proposal.ID), nil, true)
+	if status != http.StatusConflict || !strings.Contains(string(out), "approved already") {
+		t.Errorf("second approval through the API: %d %s, want 409", status, out)
 	}
 }
