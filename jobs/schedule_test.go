@@ -15,6 +15,7 @@ import (
 	"github.com/urltracker/urltracker/alert"
 	"github.com/urltracker/urltracker/intake"
 	"github.com/urltracker/urltracker/internal/testutil"
+	"github.com/urltracker/urltracker/internal/trackierfake"
 	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/store"
 	"github.com/urltracker/urltracker/tracer"
@@ -247,47 +248,28 @@ func TestFailureIsConfirmedBeforeItCounts(t *testing.T) {
 func TestHeldCampaignIsResumedWithoutClicks(t *testing.T) {
 	for _, backend := range testutil.Backends {
 		t.Run(backend, func(t *testing.T) {
-			ctx := context.Background()
 			in := startInstance(t, testutil.DatabaseURL(t, backend))
-			site := newLink(t)
-			site.broken.Store(true)
-			var statuses []string
-			calls := make(chan string, 10)
-			api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				var body [256]byte
-				n, _ := r.Body.Read(body[:])
-				calls <- string(body[:n])
-				w.Write([]byte(`{"success":true}`))
-			}))
-			defer api.Close()
-			o := urltracker.NewOffer()
-			o.Name, o.URL, o.UpdateIntervalSeconds, o.CheckEverySeconds = "held", site.URL, 1, 0
-			o.Trackier = urltracker.Trackier{APIBaseURL: api.URL, APIKey: "k", CampaignID: "101"}
-			o.Policy.Mode, o.Policy.PauseAfterFailures, o.Policy.ResumeAfterSuccesses, o.Policy.ConfirmAfterSeconds = urltracker.ModeAct, 1, 1, 0
-			rec, err := in.db.CreateOffer(ctx, o)
-			if err != nil {
-				t.Fatal(err)
+			api := trackierfake.New(t)
+			link := newMovable(t)
+			link.broken.Store(true)
+			rec := actingOffer(t, in, api, link.URL+"/offer", func(o *urltracker.Offer) {
+				o.UpdateIntervalSeconds, o.CheckEverySeconds = 1, 0 // checked only on clicks, unless held
+			})
+			check(t, in, rec.ID)
+			waitAction(t, in, rec.ID, urltracker.ActionPause, urltracker.ActionSucceeded)
+			if got := api.Campaign("101").Status; got != trackier.StatusDisabled {
+				t.Fatalf("campaign %s after the failure, want disabled", got)
 			}
-			if _, err := in.runner.Run(ctx, rec.ID); err != nil {
-				t.Fatal(err)
+			before := len(checksOf(t, in.db, rec.ID))
+			testutil.Eventually(t, 20*time.Second, "re-checks of the held offer without clicks", func() bool {
+				return len(checksOf(t, in.db, rec.ID)) >= before+2
+			})
+			link.broken.Store(false)
+			waitAction(t, in, rec.ID, urltracker.ActionResume, urltracker.ActionSucceeded)
+			if got := api.Campaign("101").Status; got != trackier.StatusActive {
+				t.Errorf("campaign %s after healing, want active", got)
 			}
-			statuses = append(statuses, <-calls)
-			if h, _ := in.db.Health(ctx, rec.ID); h.State != urltracker.StateHeld {
-				t.Fatalf("after a failure: %+v, want held", h)
-			}
-			before := site.hits.Load()
-			testutil.Eventually(t, 20*time.Second, "re-checks of the held offer without clicks", func() bool { return site.hits.Load() >= before+2 })
-			site.broken.Store(false)
-			select {
-			case call := <-calls:
-				statuses = append(statuses, call)
-			case <-time.After(20 * time.Second):
-				t.Fatalf("the campaign was not resumed; calls so far %q", statuses)
-			}
-			if statuses[1] != `{"status":"active"}` {
-				t.Errorf("calls = %q, want a resume", statuses)
-			}
-			if h, _ := in.db.Health(ctx, rec.ID); h.State != urltracker.StateActive {
+			if h := health(t, in, rec.ID); h.State != urltracker.StateActive {
 				t.Errorf("after healing: %+v, want active", h)
 			}
 		})
