@@ -35,6 +35,7 @@ type offerSpec struct {
 	URL                   string             `yaml:"url"`
 	ExpectedHost          string             `yaml:"expected_host,omitempty"`
 	UpdateIntervalSeconds int                `yaml:"update_interval_seconds,omitempty"`
+	CheckEverySeconds     *int               `yaml:"check_every_seconds,omitempty"`
 	Enabled               *bool              `yaml:"enabled,omitempty"`
 	Trackier              *trackierSpec      `yaml:"trackier,omitempty"`
 	Policy                *urltracker.Policy `yaml:"policy,omitempty"`
@@ -328,10 +329,10 @@ func specOf(o existingOffer) offerSpec {
 	}
 	b, _ := jsonenc.Marshal(o.JSON)
 	_ = json.Unmarshal(b, &full)
-	enabled := full.Enabled
+	enabled, checkEvery := full.Enabled, full.CheckEverySeconds
 	spec := offerSpec{
 		Name: full.Name, URL: full.URL, ExpectedHost: full.ExpectedHost,
-		UpdateIntervalSeconds: full.UpdateIntervalSeconds, Enabled: &enabled,
+		UpdateIntervalSeconds: full.UpdateIntervalSeconds, CheckEverySeconds: &checkEvery, Enabled: &enabled,
 	}
 	if t := full.Trackier; t.CampaignID != "" || t.APIKeySet {
 		spec.Trackier = &trackierSpec{APIBaseURL: t.APIBaseURL, CampaignID: t.CampaignID}

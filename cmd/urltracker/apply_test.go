@@ -31,10 +31,12 @@ offers:
     url: https://shop.example.com/spring?utm=1
     expected_host: shop.example.com
     update_interval_seconds: 600
+    check_every_seconds: 900
     trackier:
       campaign_id: "101"
       api_key: ${TRACKIER_KEY}
     policy:
+      mode: act
       pause_after_failures: 3
       resume_after_successes: 2
   - name: newsletter
@@ -78,7 +80,9 @@ func TestApplyCreatesUpdatesAndPrunes(t *testing.T) {
 		}
 	}
 	trackier, _ := spring["trackier"].(map[string]any)
-	if spring == nil || spring["update_interval_seconds"] != 600.0 || trackier["campaign_id"] != "101" || trackier["api_key_set"] != true {
+	policy, _ := spring["policy"].(map[string]any)
+	if spring == nil || spring["update_interval_seconds"] != 600.0 || spring["check_every_seconds"] != 900.0 ||
+		policy["mode"] != "act" || trackier["campaign_id"] != "101" || trackier["api_key_set"] != true {
 		t.Fatalf("spring-sale as stored: %v", spring)
 	}
 	if strings.Contains(out, "key-from-env-7d1e") {
@@ -111,7 +115,7 @@ func TestApplyCreatesUpdatesAndPrunes(t *testing.T) {
 
 	// Export writes a file that applies as no change, with the key as a reference.
 	out, code = runAdminCmd(t, a, env, "export")
-	if code != 0 || !strings.Contains(out, "api_key: ${TRACKIER_API_KEY}") || strings.Contains(out, "key-from-env-7d1e") {
+	if code != 0 || !strings.Contains(out, "api_key: ${TRACKIER_API_KEY}") || !strings.Contains(out, "check_every_seconds: 900") || strings.Contains(out, "key-from-env-7d1e") {
 		t.Fatalf("export: exit %d\n%s", code, out)
 	}
 	write(out)
