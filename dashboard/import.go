@@ -17,7 +17,7 @@ type importPage struct {
 	page
 	APIBaseURL  string
 	CampaignIDs string
-	Mode        string
+	Mode        urltracker.Mode
 	Ran         bool
 	Created     []importedOffer
 	Skipped     []trackierimport.Skipped
@@ -30,7 +30,7 @@ type importedOffer struct {
 
 func newImportPage() *importPage {
 	return &importPage{page: page{Title: "Import from Trackier", Nav: "offers", LoggedIn: true},
-		APIBaseURL: urltracker.DefaultTrackierAPIBaseURL, Mode: trackierimport.ModeObserve}
+		APIBaseURL: urltracker.DefaultTrackierAPIBaseURL, Mode: urltracker.ModeObserve}
 }
 
 func (h *handlers) importForm(w http.ResponseWriter, r *http.Request) {
@@ -43,7 +43,7 @@ func (h *handlers) importCampaigns(w http.ResponseWriter, r *http.Request) {
 	p := newImportPage()
 	p.APIBaseURL = strings.TrimSpace(r.PostFormValue("api_base_url"))
 	p.CampaignIDs = strings.TrimSpace(r.PostFormValue("campaign_ids"))
-	p.Mode = r.PostFormValue("mode")
+	p.Mode = urltracker.Mode(r.PostFormValue("mode"))
 	req := trackierimport.Request{APIBaseURL: p.APIBaseURL, APIKey: r.PostFormValue("api_key"), Mode: p.Mode}
 	if ids := strings.FieldsFunc(p.CampaignIDs, func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t' }); len(ids) > 0 {
 		req.CampaignIDs = ids

@@ -1,11 +1,13 @@
 package dashboard_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/internal/trackierfake"
 	"github.com/urltracker/urltracker/trackier"
 )
@@ -37,10 +39,23 @@ func TestImportPageCreatesOffersFromTrackierOnce(t *testing.T) {
 		t.Fatalf("%d offers after import, want 1", n)
 	}
 
+	offers, err := e.DB.Offers(context.Background(), 10)
+	if err != nil || len(offers) != 1 || offers[0].Policy.Mode != urltracker.ModeObserve {
+		t.Errorf("imported offers %+v, %v: want one, in observe mode", offers, err)
+	}
+
+	f.AddCampaign(trackier.Campaign{ID: "103", Name: "Hats", URL: "https://adv.example/hats"})
+	values.Set("mode", "act")
 	p = b.post("/trackier/import", values, "/trackier/import")
-	mustContain(t, "second import", p.Body, "Created 0 offers", "already imported as offer")
-	if n := offerCount(t, e.DB); n != 1 {
-		t.Errorf("%d offers after importing twice, want 1", n)
+	mustContain(t, "second import", p.Body, "Created 1 offer<", "Hats (Trackier 103)", "already imported as offer")
+	if offers, _ := e.DB.Offers(context.Background(), 10); len(offers) != 2 || offers[0].Policy.Mode != urltracker.ModeAct {
+		t.Errorf("the offer imported in act mode: %+v", offers)
+	}
+	values.Set("mode", "observe")
+	p = b.post("/trackier/import", values, "/trackier/import")
+	mustContain(t, "third import", p.Body, "Created 0 offers", "already imported as offer")
+	if n := offerCount(t, e.DB); n != 2 {
+		t.Errorf("%d offers after importing three times, want 2", n)
 	}
 
 	values.Set("api_base_url", f.URL+"/v2")

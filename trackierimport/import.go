@@ -24,13 +24,6 @@ const (
 	MacroValue   = "urltracker-test"
 )
 
-// Modes an import creates offers in: observe records what urltracker would
-// do, act does it.
-const (
-	ModeObserve = "observe"
-	ModeAct     = "act"
-)
-
 // maxIDs bounds the campaign ids of one import; fewer than fetchEachBelow
 // are read one by one, more by listing the account.
 const (
@@ -43,8 +36,10 @@ type Request struct {
 	APIBaseURL string `json:"api_base_url"`
 	APIKey     string `json:"api_key"`
 	// CampaignIDs limits the import to these campaigns; nil imports all.
-	CampaignIDs IDs    `json:"campaign_ids"`
-	Mode        string `json:"mode"`
+	CampaignIDs IDs `json:"campaign_ids"`
+	// Mode is the policy mode of the new offers: observe (the default) or
+	// act.
+	Mode urltracker.Mode `json:"mode"`
 }
 
 // IDs are campaign ids, given as JSON strings or numbers.
@@ -168,7 +163,8 @@ func (im Importer) Import(ctx context.Context, req Request) (Result, error) {
 }
 
 func normalize(req Request) (Request, error) {
-	req.APIBaseURL, req.APIKey, req.Mode = strings.TrimSpace(req.APIBaseURL), strings.TrimSpace(req.APIKey), strings.TrimSpace(req.Mode)
+	req.APIBaseURL, req.APIKey = strings.TrimSpace(req.APIBaseURL), strings.TrimSpace(req.APIKey)
+	req.Mode = urltracker.Mode(strings.TrimSpace(string(req.Mode)))
 	if req.APIBaseURL == "" {
 		req.APIBaseURL = urltracker.DefaultTrackierAPIBaseURL
 	}
@@ -181,8 +177,8 @@ func normalize(req Request) (Request, error) {
 	}
 	switch req.Mode {
 	case "":
-		req.Mode = ModeObserve
-	case ModeObserve, ModeAct:
+		req.Mode = urltracker.ModeObserve
+	case urltracker.ModeObserve, urltracker.ModeAct:
 	default:
 		return req, &InputError{fmt.Sprintf("mode %q: use \"observe\" (record what urltracker would do) or \"act\"", req.Mode)}
 	}
@@ -286,7 +282,7 @@ func offerFor(req Request, c trackier.Campaign) urltracker.Offer {
 	o.Trackier = urltracker.Trackier{APIBaseURL: req.APIBaseURL, APIKey: req.APIKey, CampaignID: c.ID}
 	// An imported campaign is held after two broken checks and resumed
 	// after two healthy ones; observe mode only records that it would be.
-	o.Policy.Mode = urltracker.Mode(req.Mode)
+	o.Policy.Mode = req.Mode
 	o.Policy.PauseAfterFailures, o.Policy.ResumeAfterSuccesses = 2, 2
 	return o.Normalize()
 }

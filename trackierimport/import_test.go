@@ -79,6 +79,9 @@ func TestImportCreatesOneOfferPerCampaignOnlyOnce(t *testing.T) {
 		if shoes.Trackier.APIBaseURL != f.URL || shoes.Trackier.CampaignID != "101" || !shoes.Trackier.APIKeySet || !shoes.Enabled {
 			t.Errorf("binding %+v enabled %v", shoes.Trackier, shoes.Enabled)
 		}
+		if shoes.Policy.Mode != urltracker.ModeObserve {
+			t.Errorf("mode %q, want observe as the import asked", shoes.Policy.Mode)
+		}
 		if shoes.WebhookToken == "" {
 			t.Error("an imported offer needs a push URL token")
 		}
@@ -153,8 +156,8 @@ func TestImportOfManyNamedCampaignsListsTheAccountPageByPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Created) != 30 || len(res.Skipped) != 0 {
-		t.Fatalf("created %d, skipped %v", len(res.Created), res.Skipped)
+	if len(res.Created) != 30 || len(res.Skipped) != 0 || res.Created[0].Policy.Mode != urltracker.ModeObserve {
+		t.Fatalf("created %d (mode %q, want observe when none is asked), skipped %v", len(res.Created), res.Created[0].Policy.Mode, res.Skipped)
 	}
 	var pages []string
 	for _, r := range f.Requests() {

@@ -96,6 +96,9 @@ func TestImportFromTrackierCreatesOffersWithPushURLsOnce(t *testing.T) {
 				t.Fatalf("created %+v", first.Created)
 			}
 			shoes := first.Created[0]
+			if shoes.Policy.Mode != "observe" {
+				t.Errorf("mode %q, want observe as the import asked", shoes.Policy.Mode)
+			}
 			if shoes.URL != "https://adv.example/t?click=urltracker-check&sub=urltracker-test" {
 				t.Errorf("link to check %q", shoes.URL)
 			}
