@@ -1,12 +1,10 @@
 package jobs
 
 import (
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/urltracker/urltracker"
-	"github.com/urltracker/urltracker/alert"
 )
 
 func TestRetryScheduleRetriesSoonAndGivesUpAfterAboutTenMinutes(t *testing.T) {
@@ -25,16 +23,17 @@ func TestRetryScheduleRetriesSoonAndGivesUpAfterAboutTenMinutes(t *testing.T) {
 	}
 }
 
-func TestActionReportCountsInWords(t *testing.T) {
-	offer := urltracker.Offer{ID: 7, Name: "shoes", Trackier: urltracker.Trackier{CampaignID: "c1"},
-		Policy: urltracker.Policy{PauseAfterFailures: 1, ResumeAfterSuccesses: 3}}
+// TestActionReportSaysWhy: the report of an action tells the reason the
+// policy gave for it (policy.TestPlansSayWhy words the counts).
+func TestActionReportSaysWhy(t *testing.T) {
+	offer := urltracker.Offer{ID: 7, Name: "shoes", Trackier: urltracker.Trackier{CampaignID: "c1"}}
 	ok := urltracker.Action{Success: true}
-	_, text := actionReport(offer, ActionArgs{Action: urltracker.ActionPause, Alert: alert.Alert{Verdict: "broken"}}, ok)
-	if !strings.Contains(text, "after 1 failed check in a row") {
+	_, text := actionReport(offer, ActionArgs{Action: urltracker.ActionPause, Reason: "after 1 failed check in a row (last: broken)"}, ok)
+	if text != `Held Trackier campaign c1 of offer "shoes" (#7) after 1 failed check in a row (last: broken)` {
 		t.Errorf("pause report %q", text)
 	}
-	_, text = actionReport(offer, ActionArgs{Action: urltracker.ActionResume}, ok)
-	if !strings.Contains(text, "after 3 healthy checks in a row") {
+	_, text = actionReport(offer, ActionArgs{Action: urltracker.ActionResume, Reason: "after 3 healthy checks in a row"}, ok)
+	if text != `Resumed Trackier campaign c1 of offer "shoes" (#7) after 3 healthy checks in a row` {
 		t.Errorf("resume report %q", text)
 	}
 }

@@ -165,6 +165,11 @@ func TestPlansSayWhy(t *testing.T) {
 	if len(plans) != 1 || plans[0].Reason != "after 2 failed checks in a row (last: timeout)" || plans[0].Status != urltracker.HoldDisabled {
 		t.Fatalf("plans = %+v, want a pause to disabled saying why", plans)
 	}
+	one := offer(urltracker.Policy{Mode: urltracker.ModeAct, PauseAfterFailures: 1})
+	_, plans = Decide(State{}, one, check(7, urltracker.VerdictBroken))
+	if len(plans) != 1 || plans[0].Reason != "after 1 failed check in a row (last: broken)" {
+		t.Fatalf("plans = %+v, want one check in the singular", plans)
+	}
 }
 
 func TestAlerts(t *testing.T) {
