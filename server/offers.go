@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -61,7 +62,13 @@ func (in offerInput) apply(o urltracker.Offer) (urltracker.Offer, error) {
 		// A fresh map, so that destination_params given replace the old
 		// ones rather than merge into them.
 		o.Policy.DestinationParams = nil
-		if err := json.Unmarshal(in.Policy, &o.Policy); err != nil {
+		dec := json.NewDecoder(bytes.NewReader(in.Policy))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&o.Policy); err != nil {
+			if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+				// encoding/json has no error type for this one.
+				return o, errors.New("unknown field " + field + " in policy: see README.md for the policy fields")
+			}
 			return o, errors.New("malformed JSON body: policy: " + jsonErrorText(err))
 		}
 	}

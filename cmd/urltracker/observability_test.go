@@ -52,7 +52,8 @@ func TestMetricsAndLogs(t *testing.T) {
 	offerID, token := createTestOffer(t, a.Client, map[string]any{
 		"name": "metrics", "url": "http://127.0.0.1:1/offer", "update_interval_seconds": 3600,
 		"trackier": map[string]any{"campaign_id": "42", "api_key": apiKey},
-		"policy":   map[string]any{"alert_url": alerts.URL + "/hook"},
+		// No confirmation re-check: the first failing check alerts at once.
+		"policy": map[string]any{"alert_url": alerts.URL + "/hook", "confirm_after_seconds": 0},
 	})
 	hook := func(query string) int {
 		status, _ := a.Do(t, "POST", "/api/trackier-webhook?"+query, nil, false)
