@@ -64,6 +64,7 @@ func scanCheck(s scanner) (urltracker.Check, error) {
 		c.ConfirmedBy = &confirmedBy.Int64
 	}
 	c.StartedAt, c.Verdict = fromMicros(started), urltracker.Verdict(verdict)
+	c.Signals, c.Certificates = []urltracker.Signal{}, []urltracker.Certificate{}
 	if err := json.Unmarshal([]byte(chain), &c.Chain); err != nil {
 		return c, fmt.Errorf("check %d: decode chain: %w", c.ID, err)
 	}

@@ -19,7 +19,10 @@
 package tracer
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +47,10 @@ type Config struct {
 	AllowCIDRs          []netip.Prefix // internal ranges that may be reached anyway
 	UserAgent           string         // default urltracker.UserAgent()
 	MaxMetaRefreshDelay time.Duration  // longer meta refreshes end the chain; default 10s
+	// RootCAs are the roots TLS certificates are verified against; nil
+	// takes the system's. A deployment behind a private CA, and the tests'
+	// local HTTPS servers, set it.
+	RootCAs *x509.CertPool
 }
 
 // Request is one trace to run. Zero fields take the tracer's Config.
@@ -63,9 +70,13 @@ const (
 )
 
 // MaxBodyBytes is how much of each page the tracer reads to look for a meta
-// refresh or a script redirect. Redirect pages are small; a landing page that
-// never ends costs this much and no more.
-const MaxBodyBytes = 64 << 10
+// refresh or a script redirect, and of the landing page that the judge
+// reads. Redirect pages are small; a landing page that never ends costs
+// this much and no more.
+const MaxBodyBytes = 256 << 10
+
+// maxHeaderBytes caps a response's header.
+const maxHeaderBytes = 64 << 10
 
 // drainBytes is how much of an unread body is read away so that its
 // connection can serve the next request; a longer body costs a new
@@ -102,7 +113,8 @@ func New(cfg Config) *Tracer {
 		cfg:   cfg,
 		guard: guard,
 		// One transport for all traces, so that hops to the same host reuse
-		// connections. TLS is verified with the system roots, always.
+		// connections. TLS is verified, always: with the system roots unless
+		// Config.RootCAs says otherwise.
 		transport: &http.Transport{
 			// A proxy would connect on our behalf, out of the guard's sight.
 			Proxy:       nil,
@@ -113,7 +125,8 @@ func New(cfg Config) *Tracer {
 			MaxIdleConnsPerHost:    8,
 			IdleConnTimeout:        90 * time.Second,
 			TLSHandshakeTimeout:    cfg.HopTimeout,
-			MaxResponseHeaderBytes: MaxBodyBytes,
+			MaxResponseHeaderBytes: maxHeaderBytes,
+			TLSClientConfig:        &tls.Config{RootCAs: cfg.RootCAs},
 		},
 		bodies: sync.Pool{New: func() any {
 			b := make([]byte, MaxBodyBytes)
@@ -135,7 +148,8 @@ func (t *Tracer) Trace(ctx context.Context, req Request) urltracker.Check {
 		tracer:  t,
 		timeout: t.cfg.Timeout,
 		maxHops: t.cfg.MaxHops,
-		check:   urltracker.Check{StartedAt: start.UTC(), Chain: []urltracker.Hop{}},
+		check: urltracker.Check{StartedAt: start.UTC(), Chain: []urltracker.Hop{},
+			Signals: []urltracker.Signal{}, Certificates: []urltracker.Certificate{}},
 	}
 	if req.Timeout > 0 {
 		r.timeout = req.Timeout
@@ -258,6 +272,7 @@ func (r *run) hop(ctx context.Context, u *url.URL) (next *url.URL, verdict urltr
 	}
 	defer resp.Body.Close()
 	hop.Status = resp.StatusCode
+	r.noteCertificate(u, resp)
 
 	switch code := resp.StatusCode; {
 	case 300 <= code && code < 400:
@@ -272,6 +287,11 @@ func (r *run) hop(ctx context.Context, u *url.URL) (next *url.URL, verdict urltr
 		}
 		hop.RedirectType = urltracker.RedirectHTTP
 		return next, "", nil
+	case code == http.StatusForbidden || code == http.StatusTooManyRequests:
+		// The landing may well serve visitors and only refuse a checker:
+		// bot protection and rate limits answer so.
+		drain(resp.Body)
+		return nil, urltracker.VerdictRefused, fmt.Errorf("GET %s: HTTP %d %s: the landing refused urltracker", hop.URL, code, http.StatusText(code))
 	case code < 200 || code >= 300:
 		drain(resp.Body)
 		return nil, urltracker.VerdictBroken, fmt.Errorf("GET %s: HTTP %d %s", hop.URL, code, http.StatusText(code))
@@ -291,7 +311,25 @@ func (r *run) hop(ctx context.Context, u *url.URL) (next *url.URL, verdict urltr
 		}
 	}
 	hop.RedirectType = urltracker.RedirectFinal
+	r.check.Landing = &urltracker.Page{URL: hop.URL, Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"),
+		RobotsTag: resp.Header.Get("X-Robots-Tag"), Body: nav.body}
 	return nil, urltracker.VerdictHealthy, nil
+}
+
+// noteCertificate records the certificate an HTTPS host presented, once per
+// host and trace.
+func (r *run) noteCertificate(u *url.URL, resp *http.Response) {
+	if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
+		return
+	}
+	host := u.Hostname()
+	for _, c := range r.check.Certificates {
+		if c.Host == host {
+			return
+		}
+	}
+	r.check.Certificates = append(r.check.Certificates,
+		urltracker.Certificate{Host: host, ExpiresAt: resp.TLS.PeerCertificates[0].NotAfter.UTC()})
 }
 
 // pageNavigation looks for a Refresh header or, in an HTML body, a meta
@@ -315,14 +353,21 @@ func (r *run) pageNavigation(ctx, hopCtx context.Context, resp *http.Response) (
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		return pageNav{}, false, err
 	}
-	nav, baseHref, found := pageNavigation(toUTF8((*bufp)[:n], contentType), maxDelay)
-	return pageNav{navigation: nav, baseHref: baseHref}, found, nil
+	body := toUTF8((*bufp)[:n], contentType)
+	nav, baseHref, found := pageNavigation(body, maxDelay)
+	if found {
+		return pageNav{navigation: nav, baseHref: baseHref}, true, nil
+	}
+	// The pooled buffer goes back: the landing keeps a copy.
+	return pageNav{body: bytes.Clone(body)}, false, nil
 }
 
-// pageNav is a navigation with the <base href> its target resolves against.
+// pageNav is a navigation with the <base href> its target resolves against,
+// or, for a page that leads nowhere, the page's body as UTF-8.
 type pageNav struct {
 	navigation
 	baseHref string
+	body     []byte
 }
 
 func (n pageNav) base(page *url.URL) *url.URL {
