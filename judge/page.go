@@ -31,11 +31,12 @@ type block struct {
 	text string
 }
 
-// Limits of what counts as prominent: the first blocks of the body, short
-// enough to read at a glance. A long page that mentions "not found" in its
-// tenth paragraph does not say so prominently.
+// Limits of what counts as prominent: short blocks that start within the
+// first prominentBefore characters of the body's text, read at a glance. A
+// long page that mentions "not found" after a few paragraphs does not say
+// so prominently.
 const (
-	prominentBlocks = 12
+	prominentBefore = 500
 	prominentRunes  = 140
 	maxHeadings     = 5
 )
@@ -58,7 +59,7 @@ func readFacts(body []byte) facts {
 	var f facts
 	var all, cur strings.Builder
 	curTag := "body"
-	blocks := 0
+	before := 0 // runes of text before the current block
 	flush := func() {
 		text := strings.Join(strings.Fields(cur.String()), " ")
 		cur.Reset()
@@ -72,14 +73,10 @@ func readFacts(body []byte) facts {
 			if len(f.h1) < maxHeadings {
 				f.h1 = append(f.h1, text)
 			}
-		case curTag == "h2" || curTag == "h3":
-			if len(f.prominent) < 2*prominentBlocks {
-				f.prominent = append(f.prominent, block{curTag, text})
-			}
-		case blocks < prominentBlocks && utf8.RuneCountInString(text) <= prominentRunes:
+		case before < prominentBefore && (curTag == "h2" || curTag == "h3" || utf8.RuneCountInString(text) <= prominentRunes):
 			f.prominent = append(f.prominent, block{curTag, text})
 		}
-		blocks++
+		before += utf8.RuneCountInString(text)
 	}
 	z := html.NewTokenizer(bytes.NewReader(body))
 	skip := 0 // depth inside hidden elements

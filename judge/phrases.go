@@ -55,7 +55,8 @@ func loadPhrases() (*phrases, error) {
 		}
 		lang := strings.TrimSuffix(path.Base(name), ".txt")
 		kind := ""
-		for n, line := range lines(b) {
+		for _, l := range lines(b) {
+			n, line := l.n, l.text
 			switch {
 			case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]"):
 				kind = line[1 : len(line)-1]
@@ -73,20 +74,25 @@ func loadPhrases() (*phrases, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, line := range lines(b) {
-		p.parking = append(p.parking, strings.ToLower(line))
+	for _, l := range lines(b) {
+		p.parking = append(p.parking, strings.ToLower(l.text))
 	}
 	return p, nil
 }
 
-// lines returns the non-empty lines of a data file that are not comments,
-// by line number.
-func lines(b []byte) map[int]string {
-	out := map[int]string{}
+// numbered is a line of a data file and its number.
+type numbered struct {
+	n    int
+	text string
+}
+
+// lines returns the non-empty lines of a data file that are not comments.
+func lines(b []byte) []numbered {
+	var out []numbered
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for n := 1; sc.Scan(); n++ {
 		if line := strings.TrimSpace(sc.Text()); line != "" && !strings.HasPrefix(line, "#") {
-			out[n] = line
+			out = append(out, numbered{n, line})
 		}
 	}
 	return out
@@ -101,6 +107,25 @@ func (p *phrases) match(text string) (phrase, bool) {
 			if ph.kind == kind && containsWords(text, ph.norm) {
 				return ph, true
 			}
+		}
+	}
+	return phrase{}, false
+}
+
+// headingShare: in a title or h1, the phrase must make up more than this
+// share of the words of its part of the heading (parts split at | - – — :
+// ·), so that "Page not found | Shop" says it and "How to fix 404 errors"
+// or "404 Creative" do not.
+const headingShare = 0.5
+
+// matchHeading is match for a title or h1.
+func (p *phrases) matchHeading(heading string) (phrase, bool) {
+	parts := strings.FieldsFunc(heading, func(r rune) bool { return strings.ContainsRune("|-–—:·•", r) })
+	for _, part := range parts {
+		text := normalize(part)
+		ph, ok := p.match(text)
+		if ok && float64(len(strings.Fields(ph.norm))) > headingShare*float64(len(strings.Fields(text))) {
+			return ph, true
 		}
 	}
 	return phrase{}, false

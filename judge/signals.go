@@ -43,11 +43,11 @@ var errorPathSegments = map[string]bool{
 func (j *Judge) pageSignals(page *urltracker.Page, f facts, chain []urltracker.Hop, previous string) []urltracker.Signal {
 	var out []urltracker.Signal
 	add := func(name, evidence string) { out = append(out, urltracker.Signal{Name: name, Evidence: evidence}) }
-	if ph, ok := j.phrases.match(normalize(f.title)); ok {
+	if ph, ok := j.phrases.matchHeading(f.title); ok {
 		add(saysSignal("title", ph.kind), "<title>"+clip(f.title)+"</title>")
 	}
 	for _, h := range f.h1 {
-		if ph, ok := j.phrases.match(normalize(h)); ok {
+		if ph, ok := j.phrases.matchHeading(h); ok {
 			add(saysSignal("h1", ph.kind), "<h1>"+clip(h)+"</h1>")
 			break
 		}
