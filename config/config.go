@@ -42,6 +42,9 @@ type Config struct {
 	GoMemLimitSet bool
 	Retention     time.Duration
 	RetentionKeep int
+	// CertWarnDays: a landing chain whose certificate expires within this
+	// many days carries the signal certificate_expires_soon.
+	CertWarnDays int
 }
 
 // Error is an invalid configuration value. Its message names the variable and
@@ -85,6 +88,7 @@ var Variables = []Variable{
 	{"URLTRACKER_MEMORY_LIMIT", "400MiB", "soft memory limit for the Go runtime (ignored when GOMEMLIMIT is set)"},
 	{"URLTRACKER_RETENTION", "720h", "events older than this are deleted"},
 	{"URLTRACKER_RETENTION_KEEP", "1000", "checks and actions kept per offer"},
+	{"URLTRACKER_CERT_WARN_DAYS", "14", "a chain whose TLS certificate expires within this many days gets the signal certificate_expires_soon"},
 }
 
 // Load reads the configuration through getenv and validates every value.
@@ -111,6 +115,7 @@ func Load(getenv func(string) string) (Config, error) {
 		GoMemLimitSet:       getenv("GOMEMLIMIT") != "",
 		Retention:           l.duration("URLTRACKER_RETENTION", 720*time.Hour),
 		RetentionKeep:       l.integer("URLTRACKER_RETENTION_KEEP", 1000, 1, 1_000_000),
+		CertWarnDays:        l.integer("URLTRACKER_CERT_WARN_DAYS", 14, 1, 365),
 	}
 	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
 		l.fail("URLTRACKER_ADDR", cfg.Addr, "a listen address such as :3000 or 127.0.0.1:3000")
