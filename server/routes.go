@@ -26,6 +26,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /api/offers/{id}/checks", admin(handleOfferChecks(d)))
 	mux.Handle("GET /api/offers/{id}/events", admin(handleOfferEvents(d)))
 	mux.Handle("GET /api/offers/{id}/actions", admin(handleOfferActions(d)))
+	mux.Handle("GET /api/offers/{id}/history", admin(handleOfferHistory(d)))
 	mux.Handle("POST /api/offers/{id}/trackier-test", admin(handleTrackierTest(d)))
 	mux.Handle("POST /api/offers/{id}/actions/{actionID}/approve", admin(handleActionApprove(d)))
 	mux.Handle("POST /api/trackier/import", admin(handleTrackierImport(d)))
