@@ -200,3 +200,33 @@ func (db *DB) pruneRollups(ctx context.Context, deleted map[string]int64) error 
 	}
 	return nil
 }
+
+// Tick is one check as the overview's strip shows it.
+type Tick struct {
+	At         time.Time
+	Verdict    urltracker.Verdict
+	DurationMS int64
+}
+
+// Ticks answers an offer's last n checks, oldest first.
+func (db *DB) Ticks(ctx context.Context, offerID int64, n int) ([]Tick, error) {
+	rows, err := db.sql.QueryContext(ctx, db.q(`SELECT started_at, verdict, duration_ms FROM checks
+		WHERE offer_id = ? ORDER BY id DESC LIMIT ?`), offerID, n)
+	if err != nil {
+		return nil, fmt.Errorf("last checks of offer %d: %w", offerID, err)
+	}
+	defer rows.Close()
+	var ticks []Tick
+	for rows.Next() {
+		var t Tick
+		var at int64
+		var verdict string
+		if err := rows.Scan(&at, &verdict, &t.DurationMS); err != nil {
+			return nil, err
+		}
+		t.At, t.Verdict = fromMicros(at), urltracker.Verdict(verdict)
+		ticks = append(ticks, t)
+	}
+	slices.Reverse(ticks)
+	return ticks, rows.Err()
+}
