@@ -31,9 +31,9 @@ type glanceRow struct {
 	Held    bool
 	// Reason is the last check's error, which names its signals or rule.
 	Reason string
-	Ratios  [3]*float64 // 24h, 7d, 30d
-	Strip   template.HTML
-	Times   template.HTML
+	Ratios [3]*float64 // 24h, 7d, 30d
+	Strip  template.HTML
+	Times  template.HTML
 }
 
 // loadGlance answers the enabled offers, those unhealthy or held first.
