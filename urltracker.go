@@ -141,6 +141,11 @@ type Signal struct {
 	Evidence string `json:"evidence"`
 }
 
+// SignalCertificateExpiresSoon is the signal of a chain whose certificate
+// expires within URLTRACKER_CERT_WARN_DAYS; the policy alerts once per
+// certificate.
+const SignalCertificateExpiresSoon = "certificate_expires_soon"
+
 // Certificate is the leaf TLS certificate one HTTPS host of a chain
 // presented.
 type Certificate struct {

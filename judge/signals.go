@@ -17,7 +17,7 @@ const (
 	SignalNearEmptyBody          = "near_empty_body"
 	SignalNoindex                = "noindex"
 	SignalSameAsMissingPage      = "same_as_missing_page"
-	SignalCertificateExpiresSoon = "certificate_expires_soon"
+	SignalCertificateExpiresSoon = urltracker.SignalCertificateExpiresSoon
 	SignalContentRuleFailed      = "content_rule_failed"
 )
 
