@@ -230,3 +230,38 @@ func (db *DB) Ticks(ctx context.Context, offerID int64, n int) ([]Tick, error) {
 	slices.Reverse(ticks)
 	return ticks, rows.Err()
 }
+
+// OfferUptime is an enabled offer's health as the metrics show it.
+type OfferUptime struct {
+	OfferID     int64
+	LastVerdict urltracker.Verdict
+	// Healthy and Counted are the checks since the cut-off that were
+	// healthy, and that count toward health.
+	Healthy, Counted int64
+}
+
+// OfferUptimes answers every enabled offer's last verdict and its checks
+// since since, from the rollups (whole hours: the hour holding since
+// counts whole).
+func (db *DB) OfferUptimes(ctx context.Context, since time.Time) ([]OfferUptime, error) {
+	rows, err := db.sql.QueryContext(ctx, db.q(`SELECT o.id, COALESCE(c.last_verdict, ''),
+		COALESCE(SUM(r.healthy), 0), COALESCE(SUM(r.counted), 0)
+		FROM offers o LEFT JOIN offer_counters c ON c.offer_id = o.id
+		LEFT JOIN check_rollups r ON r.offer_id = o.id AND r.hour >= ?
+		WHERE o.enabled GROUP BY o.id, c.last_verdict ORDER BY o.id`), micros(since.Truncate(time.Hour)))
+	if err != nil {
+		return nil, fmt.Errorf("offer uptimes: %w", err)
+	}
+	defer rows.Close()
+	var out []OfferUptime
+	for rows.Next() {
+		var u OfferUptime
+		var verdict string
+		if err := rows.Scan(&u.OfferID, &verdict, &u.Healthy, &u.Counted); err != nil {
+			return nil, err
+		}
+		u.LastVerdict = urltracker.Verdict(verdict)
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}

@@ -97,4 +97,13 @@ func TestJudgeExpiredOfferRulesAndHistory(t *testing.T) {
 	if status, _ := a.Do(t, "GET", "/api/offers/99999/history", nil, true); status != http.StatusNotFound {
 		t.Errorf("history of a missing offer: %d, want 404", status)
 	}
+
+	// /metrics: the offer is failing and none of its checks was healthy.
+	_, metrics := a.Do(t, "GET", "/metrics", nil, false)
+	for _, want := range []string{fmt.Sprintf(`urltracker_offer_healthy{offer_id="%d"} 0`, offer.ID),
+		fmt.Sprintf(`urltracker_offer_uptime_ratio{offer_id="%d"} 0`, offer.ID)} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
