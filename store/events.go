@@ -99,7 +99,7 @@ func (db *DB) CountWebhooksTx(ctx context.Context, tx *sql.Tx, offerID int64, n 
 func (db *DB) EventByClick(ctx context.Context, offerID int64, clickID string) (IngestResult, error) {
 	res := IngestResult{Duplicate: true}
 	var outcome string
-	err := db.sql.QueryRowContext(ctx, db.q(`SELECT id, outcome FROM events WHERE offer_id = ? AND click_id = ?`), offerID, clickID).
+	err := db.sql.QueryRowContext(ctx, db.q(eventByClickSQL), offerID, clickID).
 		Scan(&res.EventID, &outcome)
 	if err != nil {
 		return res, fmt.Errorf("load event of click %q: %w", clickID, err)

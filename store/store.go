@@ -125,6 +125,15 @@ func (db *DB) RiverDriver() riverdriver.Driver[*sql.Tx] {
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
 
+// ProbeWrite proves that the database accepts a write, which a ping does
+// not: a full disk or a read-only file still answers reads.
+func (db *DB) ProbeWrite(ctx context.Context, instance string) error {
+	if _, err := db.sql.ExecContext(ctx, db.q(`UPDATE write_probe SET at = ?, instance = ? WHERE id = 1`), micros(db.now()), instance); err != nil {
+		return fmt.Errorf("write to the database: %w", err)
+	}
+	return nil
+}
+
 // InTx runs fn in a transaction, committing if it returns nil.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.sql.BeginTx(ctx, nil)
