@@ -134,6 +134,20 @@ func (db *DB) ProbeWrite(ctx context.Context, instance string) error {
 	return nil
 }
 
+// ReadOnly tells a PostgreSQL session that refuses writes (a standby, or
+// default_transaction_read_only). On SQLite it reports false: whether the
+// file may be written is the file system's answer, which callers ask.
+func (db *DB) ReadOnly(ctx context.Context) (bool, error) {
+	if db.dialect != Postgres {
+		return false, nil
+	}
+	var v string
+	if err := db.sql.QueryRowContext(ctx, `SHOW transaction_read_only`).Scan(&v); err != nil {
+		return false, fmt.Errorf("ask whether the database takes writes: %w", err)
+	}
+	return v == "on", nil
+}
+
 // InTx runs fn in a transaction, committing if it returns nil.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.sql.BeginTx(ctx, nil)
