@@ -108,7 +108,8 @@ func (db *DB) EventByClick(ctx context.Context, offerID int64, clickID string) (
 	return res, nil
 }
 
-// Events lists an offer's events, newest first.
+// Events lists an offer's events, newest first, cut for display (see
+// urltracker.Event.Shown).
 func (db *DB) Events(ctx context.Context, offerID int64, limit int) ([]urltracker.Event, error) {
 	rows, err := db.sql.QueryContext(ctx, db.q(`SELECT id, offer_id, received_at, click_id, campaign_id, payload, outcome
 		FROM events WHERE offer_id = ? ORDER BY id DESC LIMIT ?`), offerID, limit)
@@ -128,7 +129,7 @@ func (db *DB) Events(ctx context.Context, offerID int64, limit int) ([]urltracke
 		if err := json.Unmarshal([]byte(payload), &e.Payload); err != nil {
 			return nil, fmt.Errorf("event %d: decode payload: %w", e.ID, err)
 		}
-		events = append(events, e)
+		events = append(events, e.Shown())
 	}
 	return events, rows.Err()
 }
