@@ -356,3 +356,34 @@ func TestReadOnlyDatabaseExits78(t *testing.T) {
 		}
 	}
 }
+
+// TestReadyzFailsWhileTheDatabaseRefusesWrites is issue 13: /readyz only
+// pinged the database, so an instance whose every write failed (disk full)
+// stayed in the load balancer. Here another connection holds SQLite's write
+// lock: reads and pings still work, writes do not.
+func TestReadyzFailsWhileTheDatabaseRefusesWrites(t *testing.T) {
+	a := startApp(t, appEnv(t.TempDir()))
+	a.JSON(t, "GET", "/readyz", nil, false, http.StatusOK, nil)
+
+	other, err := sql.Open("sqlite", "file:"+filepath.Join(a.Dir, "urltracker.db")+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tx, err := other.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ready struct {
+		Ready  bool   `json:"ready"`
+		Reason string `json:"reason"`
+	}
+	a.JSON(t, "GET", "/readyz", nil, false, http.StatusServiceUnavailable, &ready)
+	if ready.Ready || !strings.Contains(ready.Reason, "does not accept writes") {
+		t.Errorf("readyz while writes fail = %+v, want not ready because writes fail", ready)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	a.JSON(t, "GET", "/readyz", nil, false, http.StatusOK, nil)
+}
