@@ -93,6 +93,58 @@ func TestLogin(t *testing.T) {
 	}
 }
 
+// TestLoginNextStaysOnThisSite signs in with next values that browsers
+// would read as another site's address and checks where the answer sends
+// the browser: always a path on this site.
+func TestLoginNextStaysOnThisSite(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct{ next, want string }{
+		{"/offers", "/offers"},
+		{"/offers/7?check=3", "/offers/7?check=3"},
+		{"/offers/a%20b", "/offers/a%20b"},
+		{"/\t/evil.example", "/"},
+		{"/\n/evil.example", "/"},
+		{"/\r/evil.example", "/"},
+		{"/ /evil.example", "/"},
+		{"//evil.example/", "/"},
+		{"///evil.example/", "/"},
+		{"/\\evil.example", "/"},
+		{"\\/evil.example", "/"},
+		{"\\\\evil.example", "/"},
+		{"https://evil.example/", "/"},
+		{"http:evil.example", "/"},
+		{"javascript:alert(1)", "/"},
+		{"evil.example", "/"},
+		{" /offers", "/"},
+		{"/%2F/evil.example", "/"},
+		{"/\x00/evil.example", "/"},
+		{"", "/"},
+	} {
+		// Through the form (POST), as the login page sends it.
+		p := e.browser().post("/login", url.Values{"token": {adminToken}, "next": {tc.next}}, "/login")
+		if p.Status != http.StatusSeeOther || p.Location != tc.want {
+			t.Errorf("POST /login next=%q: status %d to %q, want 303 to %q", tc.next, p.Status, p.Location, tc.want)
+		}
+		// Through the address bar, for a browser already signed in.
+		b := e.browser()
+		b.login()
+		p = b.get("/login?next=" + url.QueryEscape(tc.next))
+		if p.Status != http.StatusSeeOther || p.Location != tc.want {
+			t.Errorf("GET /login?next=%q signed in: status %d to %q, want 303 to %q", tc.next, p.Status, p.Location, tc.want)
+		}
+		// The login page carries next in its form only when it is local.
+		if tc.want == "/" && tc.next != "" && tc.next != "/" {
+			mustNotContain(t, "login page for next="+tc.next, e.browser().get("/login?next="+url.QueryEscape(tc.next)).Body, "evil.example")
+		}
+	}
+	// The raw form of the reported hole: /login?next=/%09/evil.example.
+	b := e.browser()
+	b.login()
+	if p := b.get("/login?next=/%09/evil.example"); p.Location != "/" {
+		t.Errorf("GET /login?next=/%%09/evil.example: redirects to %q, want /", p.Location)
+	}
+}
+
 func TestLoginCookieIsSecureBehindHTTPS(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()

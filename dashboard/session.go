@@ -224,10 +224,22 @@ func (h *handlers) requireCSRF(next http.HandlerFunc) http.HandlerFunc {
 }
 
 // localPath returns next when it is a path on this site, else "/": the login
-// form must not redirect to another site.
+// form must not redirect to another site. Browsers forgive much in a
+// Location header (they drop tabs and newlines, read "\\" as "/", and
+// take "//host" as another site), so next is parsed in full and anything
+// that is not a plain absolute path with an optional query is refused.
 func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	for _, c := range next {
+		if c < 0x20 || c == 0x7f || c == '\\' || c == ' ' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Opaque != "" || u.User != nil || u.Host != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") ||
+		!strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
 		return "/"
 	}
-	return next
+	clean := &url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
+	return clean.RequestURI()
 }
