@@ -14,6 +14,7 @@ import (
 
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/internal/testutil"
+	"github.com/urltracker/urltracker/store"
 )
 
 func TestPagesNeedASession(t *testing.T) {
@@ -421,7 +422,7 @@ func TestKillSwitchThroughConfirmation(t *testing.T) {
 		t.Fatalf("kill switch: status %d to %q", p.Status, p.Location)
 	}
 	mustContain(t, "overview", b.get(p.Location).Body, "Automation is off on every instance", "The kill switch is pulled", "Turn automation on")
-	log, _ := e.DB.AuditLog(context.Background(), 1)
+	log, _ := e.DB.AuditLog(context.Background(), store.AuditFilter{Limit: 1})
 	if len(log) != 1 || log[0].Action != "kill_switch" || log[0].Instance != "dash-test" {
 		t.Errorf("audit log: %+v", log)
 	}
