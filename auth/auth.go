@@ -195,6 +195,13 @@ func (s *Service) Session(ctx context.Context, cookie, addr string) (Principal, 
 	return p, true, nil
 }
 
+// EndFormerAdminTokenSessions ends the sessions opened with an admin token
+// other than the current one. serve calls it at start: a session of a
+// replaced token must not come back if the old token is set again.
+func (s *Service) EndFormerAdminTokenSessions(ctx context.Context) (int64, error) {
+	return s.db.DeleteAdminTokenSessions(ctx, s.adminHash)
+}
+
 // EndSession ends the session of a cookie, if it is one.
 func (s *Service) EndSession(ctx context.Context, cookie string) error {
 	if cookie == "" {

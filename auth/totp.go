@@ -99,3 +99,13 @@ func HashRecoveryCode(code string) string {
 	sum := sha256.Sum256([]byte(c))
 	return hex.EncodeToString(sum[:])
 }
+
+// TOTPAt returns the code of secret at t, as an authenticator app would
+// show it (for tests and the command line).
+func TOTPAt(secret string, t time.Time) string {
+	key, err := b32.DecodeString(strings.ToUpper(strings.TrimSpace(secret)))
+	if err != nil {
+		return ""
+	}
+	return totpCode(key, uint64(t.Unix())/uint64(totpStep/time.Second), totpDigits)
+}

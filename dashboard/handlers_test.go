@@ -203,6 +203,73 @@ func TestLogout(t *testing.T) {
 	}
 }
 
+// TestSignOutEndsTheSessionForGood copies the session cookie before
+// signing out and uses the copy afterwards, as someone who stole it would:
+// the session is gone from the database, so the copy opens nothing, not
+// even once the admin token is changed and changed back.
+func TestSignOutEndsTheSessionForGood(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.login()
+	stolen := b.cookie("urltracker_session")
+	if stolen == "" {
+		t.Fatal("no session cookie after sign-in")
+	}
+	p := b.post("/logout", url.Values{}, "/logout")
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("logout: status %d", p.Status)
+	}
+	thief := e.browser()
+	thief.setCookie("urltracker_session", stolen)
+	if p := thief.get("/offers"); p.Status != http.StatusSeeOther {
+		t.Errorf("copied cookie after sign-out: /offers status %d, want 303 to login", p.Status)
+	}
+	if p := thief.post("/kill-switch", url.Values{"enabled": {"false"}}, "/login"); p.Status != http.StatusSeeOther || p.Location != "/login" {
+		t.Errorf("copied cookie after sign-out flips the kill switch: status %d to %q", p.Status, p.Location)
+	}
+	if on, _ := e.DB.KillSwitch(context.Background()); !on {
+		t.Error("kill switch was turned off with a signed-out cookie")
+	}
+
+	// A session of the old admin token ends when the token changes, and
+	// stays ended when it is changed back.
+	b2 := e.browser()
+	b2.login()
+	kept := b2.cookie("urltracker_session")
+	rotated := &browser{t: t, base: e.serve(e.DB, adminToken+"-rotated"), hc: b2.hc}
+	if p := rotated.get("/offers"); p.Status != http.StatusSeeOther {
+		t.Errorf("after an admin token change, /offers: status %d, want 303", p.Status)
+	}
+	back := &browser{t: t, base: e.serve(e.DB, adminToken), hc: b2.hc}
+	back.setCookie("urltracker_session", kept)
+	if p := back.get("/offers"); p.Status != http.StatusSeeOther {
+		t.Errorf("admin token changed back: old session opens /offers (status %d), want 303", p.Status)
+	}
+}
+
+// TestSessionLifetimes ends a session unused for the idle timeout, and any
+// session at its absolute lifetime however busy.
+func TestSessionLifetimes(t *testing.T) {
+	e := newEnv(t)
+	idle := e.browser()
+	idle.login()
+	busy := e.browser()
+	busy.login()
+	for range 11 {
+		e.Clock.Add(time.Hour)
+		if p := busy.get("/offers"); p.Status != http.StatusOK {
+			t.Fatalf("busy session: status %d", p.Status)
+		}
+	}
+	if p := idle.get("/offers"); p.Status != http.StatusSeeOther {
+		t.Errorf("session unused for 11 h: status %d, want 303 (idle timeout 2 h)", p.Status)
+	}
+	e.Clock.Add(time.Hour + time.Minute)
+	if p := busy.get("/offers"); p.Status != http.StatusSeeOther {
+		t.Errorf("session used hourly, 12 h after sign-in: status %d, want 303 (lifetime 12 h)", p.Status)
+	}
+}
+
 func TestFormsWithoutCSRFTokenChangeNothing(t *testing.T) {
 	e := newEnv(t)
 	rec := newOffer(t, e.DB, "Shoes", "http://127.0.0.1:9/x")

@@ -139,3 +139,14 @@ func (db *DB) DeleteSession(ctx context.Context, id int64) error {
 	}
 	return nil
 }
+
+// DeleteAdminTokenSessions ends the break-glass sessions opened with any
+// admin token but the one whose SHA-256 (hex) is current, and returns how
+// many it ended.
+func (db *DB) DeleteAdminTokenSessions(ctx context.Context, current string) (int64, error) {
+	res, err := db.sql.ExecContext(ctx, db.q(`DELETE FROM sessions WHERE user_id IS NULL AND admin_token_hash <> ?`), current)
+	if err != nil {
+		return 0, fmt.Errorf("end sessions of a former admin token: %w", err)
+	}
+	return res.RowsAffected()
+}

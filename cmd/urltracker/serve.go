@@ -90,6 +90,11 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	authn := auth.New(db, auth.Config{
 		AdminToken: adminToken, SessionIdle: cfg.SessionIdle, SessionLifetime: cfg.SessionLifetime, TrustedProxies: cfg.TrustedProxies,
 	}, time.Now, logger)
+	if n, err := authn.EndFormerAdminTokenSessions(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		logger.Info("admin token changed: its dashboard sessions ended", "sessions", n)
+	}
 	intake := intake.New(db, queue, logger, time.Now)
 	defer intake.Close()
 	var draining atomic.Bool
