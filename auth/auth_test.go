@@ -303,4 +303,3 @@ func TestSessionsEndOnChanges(t *testing.T) {
 		})
 	}
 }
-
