@@ -42,6 +42,8 @@ type Config struct {
 	GoMemLimitSet bool
 	Retention     time.Duration
 	RetentionKeep int
+	// SQLiteSynchronous is SQLite's synchronous setting, NORMAL or FULL.
+	SQLiteSynchronous string
 }
 
 // Error is an invalid configuration value. Its message names the variable and
@@ -85,6 +87,7 @@ var Variables = []Variable{
 	{"URLTRACKER_MEMORY_LIMIT", "400MiB", "soft memory limit for the Go runtime (ignored when GOMEMLIMIT is set)"},
 	{"URLTRACKER_RETENTION", "720h", "events older than this are deleted"},
 	{"URLTRACKER_RETENTION_KEEP", "1000", "checks and actions kept per offer"},
+	{"URLTRACKER_SQLITE_SYNCHRONOUS", "NORMAL", "NORMAL: a process crash loses nothing, an OS crash or power loss may lose the last commits; FULL: neither does, each commit waits for the disk"},
 }
 
 // Load reads the configuration through getenv and validates every value.
@@ -111,6 +114,10 @@ func Load(getenv func(string) string) (Config, error) {
 		GoMemLimitSet:       getenv("GOMEMLIMIT") != "",
 		Retention:           l.duration("URLTRACKER_RETENTION", 720*time.Hour),
 		RetentionKeep:       l.integer("URLTRACKER_RETENTION_KEEP", 1000, 1, 1_000_000),
+		SQLiteSynchronous:   strings.ToUpper(l.str("URLTRACKER_SQLITE_SYNCHRONOUS", "NORMAL")),
+	}
+	if cfg.SQLiteSynchronous != "NORMAL" && cfg.SQLiteSynchronous != "FULL" {
+		l.fail("URLTRACKER_SQLITE_SYNCHRONOUS", cfg.SQLiteSynchronous, "NORMAL or FULL")
 	}
 	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
 		l.fail("URLTRACKER_ADDR", cfg.Addr, "a listen address such as :3000 or 127.0.0.1:3000")
