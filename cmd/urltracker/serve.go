@@ -19,6 +19,7 @@ import (
 
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/alert"
+	"github.com/urltracker/urltracker/auth"
 	"github.com/urltracker/urltracker/config"
 	"github.com/urltracker/urltracker/intake"
 	"github.com/urltracker/urltracker/jobs"
@@ -88,13 +89,21 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return err
 	}
 
+	authn := auth.New(db, auth.Config{
+		AdminToken: adminToken, SessionIdle: cfg.SessionIdle, SessionLifetime: cfg.SessionLifetime, TrustedProxies: cfg.TrustedProxies,
+	}, time.Now, logger)
+	if n, err := authn.EndFormerAdminTokenSessions(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		logger.Info("admin token changed: its dashboard sessions ended", "sessions", n)
+	}
 	intake := intake.New(db, queue, logger, time.Now)
 	defer intake.Close()
 	var draining atomic.Bool
 	srv := &http.Server{
 		Handler: server.NewServer(server.Deps{
 			DB: db, Intake: intake, Queue: queue, Runner: runner, Tracer: trc, Trackier: api, Logger: logger,
-			AdminToken: adminToken, PublicURL: cfg.PublicURL, Instance: cfg.Instance,
+			AdminToken: adminToken, Auth: authn, PublicURL: cfg.PublicURL, Instance: cfg.Instance,
 			Now: time.Now, Draining: &draining, Metrics: mtr,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
