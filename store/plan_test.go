@@ -2,11 +2,14 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/internal/testutil"
 )
 
@@ -138,4 +141,78 @@ func (db *DB) explain(ctx context.Context, st hotStatement) (string, error) {
 		lines = append(lines, line)
 	}
 	return strings.Join(lines, "\n"), rows.Err()
+}
+
+// BenchmarkDuplicateWebhook measures what a redelivered click costs the
+// writer with a million events stored in its offer: the insert that finds
+// the conflict, then the lookup that answers it, through the lookup before
+// issue 13 (which read every event of the offer) and the one now.
+//
+//	go test ./store -run '^$' -bench DuplicateWebhook -benchtime 200x
+func BenchmarkDuplicateWebhook(b *testing.B) {
+	const stored = 1_000_000
+	for _, backend := range testutil.Backends {
+		b.Run(backend, func(b *testing.B) {
+			ctx := context.Background()
+			db, err := Open(ctx, testutil.DatabaseURL(b, backend))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Migrate(ctx); err != nil {
+				b.Fatal(err)
+			}
+			offer, err := db.CreateOffer(ctx, urltracker.Offer{Name: "busy", URL: "https://offer.example/", UpdateIntervalSeconds: 300, Enabled: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			fill := `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+				INSERT INTO events (offer_id, received_at, click_id, campaign_id, payload, outcome)
+				SELECT ?, i, 'click-' || i, '', '{}', 'debounced' FROM n`
+			args := []any{stored, offer.ID}
+			if backend == "postgres" {
+				fill = `INSERT INTO events (offer_id, received_at, click_id, campaign_id, payload, outcome)
+					SELECT $1, i, 'click-' || i, '', '{}', 'debounced' FROM generate_series(1, $2) i`
+				args = []any{offer.ID, stored}
+			}
+			if _, err := db.sql.ExecContext(ctx, fill, args...); err != nil {
+				b.Fatal(err)
+			}
+			if backend == "postgres" {
+				if _, err := db.sql.ExecContext(ctx, "ANALYZE events"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			// The newest click: the old lookup reads the offer's events in
+			// id order, so this is its worst case and a retry's usual one.
+			e := urltracker.Event{OfferID: offer.ID, ReceivedAt: time.Now(), ClickID: fmt.Sprintf("click-%d", stored), Payload: map[string]string{}}
+			for _, variant := range []struct{ name, lookup string }{
+				{"before", `SELECT id, outcome FROM events WHERE offer_id = ? AND click_id = ?`},
+				{"after", eventByClickSQL},
+			} {
+				b.Run(variant.name, func(b *testing.B) {
+					lookup, err := db.sql.PrepareContext(ctx, db.q(variant.lookup))
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer lookup.Close()
+					for b.Loop() {
+						var dup bool
+						err := db.InTx(ctx, func(tx *sql.Tx) error {
+							_, dup, err = db.EventWriter(ctx, tx).Insert(ctx, e, nil)
+							return err
+						})
+						if err != nil || !dup {
+							b.Fatalf("insert of a stored click: duplicate %t, %v", dup, err)
+						}
+						var id int64
+						var outcome string
+						if err := lookup.QueryRowContext(ctx, e.OfferID, e.ClickID).Scan(&id, &outcome); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		})
+	}
 }

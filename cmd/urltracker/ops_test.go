@@ -214,6 +214,9 @@ func TestCheckFailsWith78ForEachFailingCondition(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{"PostgreSQL refuses writes", "database", func(t *testing.T, env map[string]string) {
+			env["URLTRACKER_DATABASE_URL"] = testutil.PostgresURL(t) + "&default_transaction_read_only=on"
+		}},
 		{"port in use", "port", func(t *testing.T, env map[string]string) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -386,4 +389,16 @@ func TestReadyzFailsWhileTheDatabaseRefusesWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.JSON(t, "GET", "/readyz", nil, false, http.StatusOK, nil)
+}
+
+// TestServeOnAReadOnlyPostgreSQLExits78: a URL naming a standby (here a
+// session that refuses writes) is a setup to fix, not a crash to restart.
+func TestServeOnAReadOnlyPostgreSQLExits78(t *testing.T) {
+	env := appEnv(t.TempDir())
+	env["URLTRACKER_ADDR"] = freeAddr(t)
+	env["URLTRACKER_DATABASE_URL"] = testutil.PostgresURL(t) + "&default_transaction_read_only=on"
+	err := run(context.Background(), []string{"urltracker", "serve"}, func(k string) string { return env[k] }, &testutil.SyncBuffer{}, &testutil.SyncBuffer{})
+	if exitCode(err) != ExitConfig || !strings.Contains(fmt.Sprint(err), "cannot be written") {
+		t.Errorf("serve on a read-only PostgreSQL: %v (exit %d), want exit %d saying it cannot be written", err, exitCode(err), ExitConfig)
+	}
 }

@@ -54,7 +54,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return exitWith(ExitConfig, err)
 	}
 
-	db, err := store.Open(ctx, cfg.DatabaseURL)
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.WithSQLiteSynchronous(cfg.SQLiteSynchronous))
 	if err != nil {
 		return readOnlyExit(err)
 	}
