@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"time"
 
@@ -11,21 +10,6 @@ import (
 	"github.com/urltracker/urltracker/auth"
 	"github.com/urltracker/urltracker/store"
 )
-
-// userNameRE is what a user name may be: short, and without the "/" that
-// separates a user from a token name in the audit log.
-var userNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$`)
-
-// ValidUserName tells what is wrong with a user name, or "".
-func ValidUserName(name string) string {
-	switch {
-	case !userNameRE.MatchString(name):
-		return "1 to 64 letters, digits or . _ @ + -, starting with a letter or digit"
-	case name == store.AdminTokenUser:
-		return `"admin-token" names the break-glass admin token`
-	}
-	return ""
-}
 
 // handleMe answers who the caller is.
 func handleMe(d Deps) http.Handler {
@@ -97,7 +81,7 @@ func handleUserCreate(d Deps) http.Handler {
 			return
 		}
 		fe := urltracker.FieldErrors{}
-		if msg := ValidUserName(in.Name); msg != "" {
+		if msg := urltracker.ValidUserName(in.Name); msg != "" {
 			fe["name"] = msg
 		}
 		if in.Role == nil {

@@ -1,13 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/urltracker/urltracker/internal/testutil"
 )
@@ -166,5 +171,197 @@ func TestRoleByEndpoint(t *testing.T) {
 	}
 	if seen["vera/e2e kill_switch"] {
 		t.Error("a viewer's refused kill switch call is in the audit log as a change")
+	}
+}
+
+// runUser runs `urltracker user ARGS…` in-process against a's database.
+func runUser(t *testing.T, a *app, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out testutil.SyncBuffer
+	getenv := func(k string) string {
+		if k == "USER" {
+			return "ops-person"
+		}
+		return a.Env[k]
+	}
+	err := runWithStdin(context.Background(), append([]string{"urltracker", "user"}, args...), getenv, strings.NewReader(stdin), &out, &out)
+	return out.String(), err
+}
+
+// browserFor is a cookie-keeping client of a that does not follow
+// redirects, so that tests see where sign-ins send the browser.
+func browserFor(a *app, header http.Header) *dashboardClient {
+	jar, _ := cookiejar.New(nil)
+	return &dashboardClient{base: a.BaseURL, hc: &http.Client{
+		Jar: jar, Timeout: 60 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport:     headerTransport{header},
+	}}
+}
+
+type headerTransport struct{ h http.Header }
+
+func (ht headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	for k, v := range ht.h {
+		r.Header[k] = v
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestUsersFromTheCommandLineSignIn adds a user with `urltracker user add`,
+// signs in at the dashboard as that user, and checks that disable and
+// reset from the command line end the session at once; a viewer sees pages
+// but may not pull the kill switch.
+func TestUsersFromTheCommandLineSignIn(t *testing.T) {
+	a := startApp(t, appEnv(t.TempDir()))
+	out, err := runUser(t, a, "a long password 1\n", "add", "viv", "--role", "viewer", "--password-stdin")
+	if err != nil || !strings.Contains(out, "added viv (viewer)") {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	out, err = runUser(t, a, "", "add", "oli", "--role", "operator")
+	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(out)
+	if err != nil || m == nil {
+		t.Fatalf("user add without a password prints none: %v\n%s", err, out)
+	}
+	oliPassword := m[1]
+	if _, err := runUser(t, a, "", "add", "viv", "--role", "admin"); err == nil {
+		t.Error("adding viv twice succeeded")
+	}
+	if _, err := runUser(t, a, "", "add", "admin-token", "--role", "admin"); err == nil {
+		t.Error("a user named admin-token was added")
+	}
+	out, err = runUser(t, a, "", "list")
+	if err != nil || !regexp.MustCompile(`oli\s+operator\s+no\s+active`).MatchString(out) || !strings.Contains(out, "viv") {
+		t.Errorf("user list: %v\n%s", err, out)
+	}
+
+	signIn := func(c *dashboardClient, name, password string) int {
+		csrf := c.csrf("/login")
+		status, _ := c.post("/login", url.Values{"name": {name}, "password": {password}, "csrf": {csrf}})
+		return status
+	}
+	viv := browserFor(a, nil)
+	viv.t = t
+	if status := signIn(viv, "viv", "a long password 1"); status != http.StatusSeeOther {
+		t.Fatalf("viv signs in: status %d", status)
+	}
+	if status, body := viv.get("/offers"); status != http.StatusOK || !strings.Contains(body, "Offers") {
+		t.Errorf("viewer reads /offers: status %d", status)
+	}
+	csrf := viv.csrf("/")
+	if status, _ := viv.post("/kill-switch", url.Values{"enabled": {"false"}, "csrf": {csrf}}); status != http.StatusForbidden {
+		t.Errorf("viewer pulls the kill switch: status %d, want 403", status)
+	}
+	oli := browserFor(a, nil)
+	oli.t = t
+	if status := signIn(oli, "oli", oliPassword); status != http.StatusSeeOther {
+		t.Fatalf("oli signs in with the generated password: status %d", status)
+	}
+	csrf = oli.csrf("/")
+	if status, _ := oli.post("/kill-switch", url.Values{"enabled": {"false"}, "reason": {"maintenance window"}, "csrf": {csrf}}); status != http.StatusSeeOther {
+		t.Errorf("operator pulls the kill switch: status %d, want 303", status)
+	}
+	var audit struct {
+		Entries []struct {
+			Actor, Address, Action string
+			Detail                 map[string]any
+		} `json:"entries"`
+	}
+	a.JSON(t, http.MethodGet, "/api/audit?action=kill_switch", nil, true, http.StatusOK, &audit)
+	if len(audit.Entries) != 1 || audit.Entries[0].Actor != "oli" || audit.Entries[0].Address != "127.0.0.1" || audit.Entries[0].Detail["reason"] != "maintenance window" {
+		t.Errorf("kill switch audit: %+v", audit.Entries)
+	}
+
+	if out, err := runUser(t, a, "", "disable", "viv"); err != nil {
+		t.Fatalf("user disable: %v\n%s", err, out)
+	}
+	if status, _ := viv.get("/offers"); status != http.StatusSeeOther {
+		t.Errorf("after user disable, viv's session: status %d, want 303 to sign-in", status)
+	}
+	if status := signIn(viv, "viv", "a long password 1"); status != http.StatusUnauthorized {
+		t.Errorf("disabled viv signs in: status %d, want 401", status)
+	}
+	if out, err := runUser(t, a, "new long password 2\n", "reset", "oli", "--password-stdin"); err != nil {
+		t.Fatalf("user reset: %v\n%s", err, out)
+	}
+	if status, _ := oli.get("/offers"); status != http.StatusSeeOther {
+		t.Errorf("after user reset, oli's session: status %d, want 303 to sign-in", status)
+	}
+	a.JSON(t, http.MethodGet, "/api/audit?actor=cli:ops-person", nil, true, http.StatusOK, &audit)
+	if len(audit.Entries) != 4 {
+		t.Errorf("%d audit entries by cli:ops-person, want 4 (two adds, a disable, a reset): %+v", len(audit.Entries), audit.Entries)
+	}
+}
+
+// TestSignInFailuresLogTheClientAddress fails a sign-in directly and
+// through a trusted proxy: the log line names the client, and
+// X-Forwarded-For is believed only from URLTRACKER_TRUSTED_PROXIES.
+func TestSignInFailuresLogTheClientAddress(t *testing.T) {
+	for _, tc := range []struct {
+		name, trusted, want string
+	}{
+		{"no trusted proxies", "", "127.0.0.1"},
+		{"loopback trusted", "127.0.0.1/32", "203.0.113.77"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := appEnv(t.TempDir())
+			env["URLTRACKER_TRUSTED_PROXIES"] = tc.trusted
+			a := startApp(t, env)
+			c := browserFor(a, http.Header{"X-Forwarded-For": {"203.0.113.77"}})
+			c.t = t
+			csrf := c.csrf("/login")
+			if status, _ := c.post("/login", url.Values{"name": {"nobody"}, "password": {"wrong password"}, "csrf": {csrf}}); status != http.StatusUnauthorized {
+				t.Fatalf("wrong sign-in: status %d", status)
+			}
+			found := false
+			for _, line := range a.Logs.LogLines(t) {
+				if line["msg"] == "sign-in failed" {
+					found = true
+					if line["client_addr"] != tc.want || line["user"] != "nobody" {
+						t.Errorf("log line %v, want client_addr %s", line, tc.want)
+					}
+				}
+			}
+			if !found {
+				t.Error("no log line for the failed sign-in")
+			}
+		})
+	}
+}
+
+// TestAdminTokenChangeEndsItsSessions signs in with the admin token,
+// restarts with another token and then with the first one again: the first
+// session stays ended, although no request came in meanwhile.
+func TestAdminTokenChangeEndsItsSessions(t *testing.T) {
+	env := appEnv(t.TempDir())
+	a := startApp(t, env)
+	c := browserFor(a, nil)
+	c.t = t
+	csrf := c.csrf("/login")
+	if status, _ := c.post("/login", url.Values{"token": {testAdminToken}, "csrf": {csrf}}); status != http.StatusSeeOther {
+		t.Fatalf("sign in: status %d", status)
+	}
+	u, _ := url.Parse(a.BaseURL)
+	var session string
+	for _, ck := range c.hc.Jar.Cookies(u) {
+		if ck.Name == "urltracker_session" {
+			session = ck.Value
+		}
+	}
+	if err := a.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	env["URLTRACKER_ADMIN_TOKEN"] = testAdminToken + "-rotated"
+	if err := startApp(t, env).Stop(); err != nil {
+		t.Fatal(err)
+	}
+	env["URLTRACKER_ADMIN_TOKEN"] = testAdminToken
+	back := startApp(t, env)
+	c2 := browserFor(back, nil)
+	c2.t = t
+	u2, _ := url.Parse(back.BaseURL)
+	c2.hc.Jar.SetCookies(u2, []*http.Cookie{{Name: "urltracker_session", Value: session, Path: "/"}})
+	if status, _ := c2.get("/offers"); status != http.StatusSeeOther {
+		t.Errorf("old admin-token session after the token was changed and changed back: status %d, want 303 to sign-in", status)
 	}
 }
