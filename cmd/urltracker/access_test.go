@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/urltracker/urltracker/auth"
 	"github.com/urltracker/urltracker/internal/testutil"
 )
 
@@ -363,5 +364,128 @@ func TestAdminTokenChangeEndsItsSessions(t *testing.T) {
 	c2.hc.Jar.SetCookies(u2, []*http.Cookie{{Name: "urltracker_session", Value: session, Path: "/"}})
 	if status, _ := c2.get("/offers"); status != http.StatusSeeOther {
 		t.Errorf("old admin-token session after the token was changed and changed back: status %d, want 303 to sign-in", status)
+	}
+}
+
+// TestTokensSessionsAndSecondFactorOverTheAPI walks a user through the
+// access API: a token, its sessions listed and ended, a second factor set
+// up and used at the dashboard (also with a recovery code, once), a
+// demotion that lowers the token at once, and the token revoked.
+func TestTokensSessionsAndSecondFactorOverTheAPI(t *testing.T) {
+	a := startApp(t, appEnv(t.TempDir()))
+	var created struct {
+		User struct {
+			ID int64 `json:"id"`
+		} `json:"user"`
+	}
+	a.JSON(t, http.MethodPost, "/api/users", map[string]any{"name": "tess", "role": "operator", "password": "tess password 1"}, true, http.StatusCreated, &created)
+	id := fmt.Sprint(created.User.ID)
+	if status, _ := a.Do(t, http.MethodPost, "/api/users", map[string]any{"name": "tess", "role": "viewer"}, true); status != http.StatusConflict {
+		t.Errorf("second user named tess: status %d, want 409", status)
+	}
+	var user struct {
+		Name string
+		Role string
+		TOTP bool
+	}
+	a.JSON(t, http.MethodGet, "/api/users/"+id, nil, true, http.StatusOK, &user)
+	if user.Name != "tess" || user.Role != "operator" || user.TOTP {
+		t.Errorf("GET /api/users/%s: %+v", id, user)
+	}
+	var tok struct {
+		Token    string `json:"token"`
+		APIToken struct {
+			ID int64 `json:"id"`
+		} `json:"api_token"`
+	}
+	a.JSON(t, http.MethodPost, "/api/tokens", map[string]any{"name": "laptop", "user_id": created.User.ID, "expires_in_days": 7}, true, http.StatusCreated, &tok)
+	tess := roleClient(a, tok.Token)
+	var me struct {
+		Name, Role, Address string
+	}
+	tess.JSON(t, http.MethodGet, "/api/me", nil, true, http.StatusOK, &me)
+	if me.Name != "tess/laptop" || me.Role != "operator" || me.Address != "127.0.0.1" {
+		t.Errorf("GET /api/me: %+v", me)
+	}
+	if status, body := tess.Do(t, http.MethodPost, "/api/tokens", map[string]any{"name": "ci", "role": "admin"}, true); status != http.StatusBadRequest || !strings.Contains(string(body), "at most operator") {
+		t.Errorf("operator makes an admin token: status %d %s, want 400", status, body)
+	}
+
+	signIn := func(password, code string) (*dashboardClient, int, string) {
+		c := browserFor(a, nil)
+		c.t = t
+		form := url.Values{"name": {"tess"}, "password": {password}, "csrf": {c.csrf("/login")}}
+		if code != "" {
+			form.Set("code", code)
+		}
+		status, body := c.post("/login", form)
+		return c, status, body
+	}
+	browser, status, _ := signIn("tess password 1", "")
+	if status != http.StatusSeeOther {
+		t.Fatalf("tess signs in: status %d", status)
+	}
+	var sessions struct {
+		Sessions []struct {
+			ID      int64
+			User    string
+			Address string
+		}
+	}
+	tess.JSON(t, http.MethodGet, "/api/sessions", nil, true, http.StatusOK, &sessions)
+	if len(sessions.Sessions) != 1 || sessions.Sessions[0].User != "tess" || sessions.Sessions[0].Address != "127.0.0.1" {
+		t.Fatalf("tess's sessions: %+v", sessions.Sessions)
+	}
+	tess.JSON(t, http.MethodDelete, fmt.Sprintf("/api/sessions/%d", sessions.Sessions[0].ID), nil, true, http.StatusOK, nil)
+	if status, _ := browser.get("/offers"); status != http.StatusSeeOther {
+		t.Errorf("after DELETE /api/sessions/{id}, the browser: status %d, want 303 to sign-in", status)
+	}
+
+	var setup struct{ Secret, URI string }
+	tess.JSON(t, http.MethodPost, "/api/me/totp", nil, true, http.StatusOK, &setup)
+	if !strings.HasPrefix(setup.URI, "otpauth://totp/urltracker:tess?") || !strings.Contains(setup.URI, "secret="+setup.Secret) {
+		t.Errorf("otpauth URI %q", setup.URI)
+	}
+	if status, _ := tess.Do(t, http.MethodPost, "/api/me/totp/confirm", map[string]any{"code": "000000"}, true); status != http.StatusBadRequest {
+		t.Errorf("confirm with a wrong code: status %d, want 400", status)
+	}
+	var confirmed struct {
+		RecoveryCodes []string `json:"recovery_codes"`
+	}
+	tess.JSON(t, http.MethodPost, "/api/me/totp/confirm", map[string]any{"code": auth.TOTPAt(setup.Secret, time.Now())}, true, http.StatusOK, &confirmed)
+	if _, status, body := signIn("tess password 1", ""); status != http.StatusUnauthorized || !strings.Contains(body, `name="code"`) {
+		t.Errorf("sign-in without the code: status %d, want 401 asking for it", status)
+	}
+	if _, status, _ := signIn("tess password 1", auth.TOTPAt(setup.Secret, time.Now())); status != http.StatusSeeOther {
+		t.Errorf("sign-in with the code: status %d", status)
+	}
+	if _, status, _ := signIn("tess password 1", confirmed.RecoveryCodes[0]); status != http.StatusSeeOther {
+		t.Errorf("sign-in with a recovery code: status %d", status)
+	}
+	if _, status, _ := signIn("tess password 1", confirmed.RecoveryCodes[0]); status != http.StatusUnauthorized {
+		t.Errorf("the same recovery code again: status %d, want 401", status)
+	}
+	if status, _ := tess.Do(t, http.MethodPost, "/api/me/totp", nil, true); status != http.StatusConflict {
+		t.Errorf("a second factor over the first: status %d, want 409", status)
+	}
+
+	a.JSON(t, http.MethodPatch, "/api/users/"+id, map[string]any{"role": "viewer"}, true, http.StatusOK, nil)
+	tess.JSON(t, http.MethodGet, "/api/me", nil, true, http.StatusOK, &me)
+	if me.Role != "viewer" {
+		t.Errorf("after demotion, the token acts as %s", me.Role)
+	}
+	var list struct {
+		Tokens []struct {
+			Name       string
+			LastUsedAt *time.Time `json:"last_used_at"`
+		}
+	}
+	a.JSON(t, http.MethodGet, "/api/tokens?all=true", nil, true, http.StatusOK, &list)
+	if len(list.Tokens) != 1 || list.Tokens[0].Name != "laptop" || list.Tokens[0].LastUsedAt == nil {
+		t.Errorf("all tokens: %+v", list.Tokens)
+	}
+	tess.JSON(t, http.MethodDelete, fmt.Sprintf("/api/tokens/%d", tok.APIToken.ID), nil, true, http.StatusOK, nil)
+	if status, _ := tess.Do(t, http.MethodGet, "/api/me", nil, true); status != http.StatusUnauthorized {
+		t.Errorf("revoked token: status %d, want 401", status)
 	}
 }
