@@ -1,6 +1,9 @@
 package urltracker
 
-import "fmt"
+import (
+	"fmt"
+	"regexp"
+)
 
 // Role is what a user, an API token or a session may do. Each role may do
 // everything the roles below it may.
@@ -53,4 +56,23 @@ func ParseRole(s string) (Role, error) {
 		return "", fmt.Errorf("role %q: want viewer, operator or admin", s)
 	}
 	return r, nil
+}
+
+// AdminTokenName is the name sessions and audit entries give the
+// break-glass admin token; no user may take it.
+const AdminTokenName = "admin-token"
+
+// userNameRE is what a user name may be: short, and without the "/" that
+// separates a user from a token name in the audit log.
+var userNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$`)
+
+// ValidUserName tells what is wrong with a user name, or "".
+func ValidUserName(name string) string {
+	switch {
+	case !userNameRE.MatchString(name):
+		return "1 to 64 letters, digits or . _ @ + -, starting with a letter or digit"
+	case name == AdminTokenName:
+		return `"admin-token" names the break-glass admin token`
+	}
+	return ""
 }

@@ -176,7 +176,7 @@ func (h *handlers) overviewLive(w http.ResponseWriter, r *http.Request) {
 		h.storageError(w, r, err)
 		return
 	}
-	h.renderLive(w, "overview", "overview-live", p)
+	h.renderLive(w, r, "overview", "overview-live", p)
 }
 
 type killSwitchPage struct {
@@ -267,7 +267,7 @@ func (h *handlers) offersLive(w http.ResponseWriter, r *http.Request) {
 		h.storageError(w, r, err)
 		return
 	}
-	h.renderLive(w, "offers", "offers-live", p)
+	h.renderLive(w, r, "offers", "offers-live", p)
 }
 
 type offerPage struct {
@@ -353,7 +353,7 @@ func (h *handlers) offer(w http.ResponseWriter, r *http.Request) {
 
 func (h *handlers) offerLive(w http.ResponseWriter, r *http.Request) {
 	if p, ok := h.loadOfferPage(w, r); ok {
-		h.renderLive(w, "offer", "offer-live", p)
+		h.renderLive(w, r, "offer", "offer-live", p)
 	}
 }
 

@@ -36,6 +36,8 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /api/trackier/import", admin(handleTrackierImport(d)))
 
 	mux.Handle("GET /api/me", viewer(handleMe(d)))
+	mux.Handle("POST /api/me/totp", viewer(handleTOTPStart(d)))
+	mux.Handle("POST /api/me/totp/confirm", viewer(handleTOTPConfirm(d)))
 	mux.Handle("GET /api/users", admin(handleUserList(d)))
 	mux.Handle("POST /api/users", admin(handleUserCreate(d)))
 	mux.Handle("GET /api/users/{id}", admin(handleUserGet(d)))

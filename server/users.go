@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"time"
 
@@ -11,21 +10,6 @@ import (
 	"github.com/urltracker/urltracker/auth"
 	"github.com/urltracker/urltracker/store"
 )
-
-// userNameRE is what a user name may be: short, and without the "/" that
-// separates a user from a token name in the audit log.
-var userNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$`)
-
-// ValidUserName tells what is wrong with a user name, or "".
-func ValidUserName(name string) string {
-	switch {
-	case !userNameRE.MatchString(name):
-		return "1 to 64 letters, digits or . _ @ + -, starting with a letter or digit"
-	case name == store.AdminTokenUser:
-		return `"admin-token" names the break-glass admin token`
-	}
-	return ""
-}
 
 // handleMe answers who the caller is.
 func handleMe(d Deps) http.Handler {
@@ -97,7 +81,7 @@ func handleUserCreate(d Deps) http.Handler {
 			return
 		}
 		fe := urltracker.FieldErrors{}
-		if msg := ValidUserName(in.Name); msg != "" {
+		if msg := urltracker.ValidUserName(in.Name); msg != "" {
 			fe["name"] = msg
 		}
 		if in.Role == nil {
@@ -279,5 +263,78 @@ func handleAudit(d Deps) http.Handler {
 			next = &entries[len(entries)-1].ID
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"entries": entries, "next_before": next})
+	})
+}
+
+// handleTOTPStart offers the caller a new second factor: a secret kept
+// pending until a code from it confirms it (handleTOTPConfirm), so that a
+// mistyped setup cannot lock anybody out.
+func handleTOTPStart(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := auth.From(r.Context())
+		if p.UserID == 0 {
+			writeError(w, http.StatusBadRequest, "the admin token is nobody and has no second factor: use a user's token")
+			return
+		}
+		u, err := d.DB.User(r.Context(), p.UserID)
+		if err != nil {
+			storeError(w, err)
+			return
+		}
+		if u.TOTP {
+			writeError(w, http.StatusConflict, "a second factor is set already: an admin removes it (PATCH /api/users/{id} {\"reset_totp\":true} or urltracker user reset) before a new one")
+			return
+		}
+		secret := auth.NewTOTPSecret()
+		if _, err := d.DB.UpdateUser(r.Context(), u.ID, store.UserChange{TOTPPending: &secret}); err != nil {
+			storeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{
+			"secret": secret, "uri": auth.TOTPURI("urltracker", u.Name, secret),
+			"message": "add it to an authenticator app, then POST /api/me/totp/confirm {\"code\":…} with the code it shows",
+		})
+	})
+}
+
+// handleTOTPConfirm turns the pending secret on when code matches it, and
+// answers ten one-time recovery codes, once. The user's sessions end: they
+// sign in again with the code.
+func handleTOTPConfirm(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := auth.From(r.Context())
+		var in struct {
+			Code string `json:"code"`
+		}
+		if !decodeJSON(w, r, &in) {
+			return
+		}
+		if p.UserID == 0 {
+			writeError(w, http.StatusBadRequest, "the admin token is nobody and has no second factor: use a user's token")
+			return
+		}
+		u, err := d.DB.User(r.Context(), p.UserID)
+		if err != nil {
+			storeError(w, err)
+			return
+		}
+		if u.TOTPPending == "" {
+			writeError(w, http.StatusConflict, "no second factor is being set up: POST /api/me/totp first")
+			return
+		}
+		if !auth.CheckTOTP(u.TOTPPending, in.Code, d.Now()) {
+			writeFieldErrors(w, urltracker.FieldErrors{"code": "not the current code of the pending secret: check the authenticator app's clock and try the next code"})
+			return
+		}
+		codes, hashes := auth.NewRecoveryCodes(10)
+		empty := ""
+		if _, err := d.DB.UpdateUser(r.Context(), u.ID, store.UserChange{TOTPSecret: &u.TOTPPending, TOTPPending: &empty, RecoveryCodes: &hashes}); err != nil {
+			storeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{
+			"success": true, "recovery_codes": codes,
+			"message": "second factor on; keep the recovery codes safe: each works once and they are not shown again",
+		})
 	})
 }

@@ -46,7 +46,7 @@ type NewSession struct {
 
 // AdminTokenUser is the name sessions and audit entries give the
 // break-glass admin token.
-const AdminTokenUser = "admin-token"
+const AdminTokenUser = urltracker.AdminTokenName
 
 const sessionSelect = `SELECT s.id, s.user_id, COALESCE(u.name, '` + AdminTokenUser + `'), s.created_at, s.last_seen_at, s.expires_at,
     s.address, s.user_agent, s.admin_token_hash, COALESCE(u.role, 'admin'), COALESCE(u.disabled, FALSE)
