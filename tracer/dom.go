@@ -155,6 +155,10 @@ func (w *jsWorld) write(markup string) {
 	for _, n := range nodes {
 		at.Parent.InsertBefore(n, at.NextSibling)
 		at = n
+		// The parser reads what is written at once: the script that wrote
+		// it can use it. Its meta and scripts take effect when the walk
+		// reaches them, right after this script.
+		w.markParsed(n)
 	}
 	b.writeHere = at
 }
@@ -192,11 +196,11 @@ func (w *jsWorld) findAll(root *html.Node, match func(*html.Node) bool) []*html.
 // stop. Template contents are not part of the document.
 func (w *jsWorld) walk(root *html.Node, visit func(*html.Node) bool) bool {
 	for c := root.FirstChild; c != nil; c = c.NextSibling {
-		if !w.tab.parsed[c] {
-			return false
-		}
 		if c.Type != html.ElementNode {
 			continue
+		}
+		if !w.tab.parsed[c] {
+			return false
 		}
 		if !visit(c) {
 			return false
@@ -665,6 +669,13 @@ func (w *jsWorld) markInserted(n *html.Node) {
 		}
 	}
 	visit(n)
+}
+
+func (w *jsWorld) markParsed(n *html.Node) {
+	w.tab.parsed[n] = true
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		w.markParsed(c)
+	}
 }
 
 func (w *jsWorld) connected(n *html.Node) bool {

@@ -86,22 +86,27 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 	return s, false
 }
 
-// escapeStrayPercents writes a "%" that is not followed by two hex digits
-// as "%25", which is how the server receives it from a browser too: Go's
-// parser refuses such a percent sign outright.
+// escapeStrayPercents writes a "%" in the path that is not followed by two
+// hex digits as "%25": Go's parser refuses such a percent sign outright. In
+// the query, which Go keeps as written, it stays a bare "%", as browsers
+// send it.
 func escapeStrayPercents(ref string) string {
-	if !strings.Contains(ref, "%") {
+	end := strings.IndexAny(ref, "?#")
+	if end < 0 {
+		end = len(ref)
+	}
+	if !strings.Contains(ref[:end], "%") {
 		return ref
 	}
 	var b strings.Builder
-	for i := 0; i < len(ref); i++ {
+	for i := 0; i < end; i++ {
 		if ref[i] == '%' && !(i+2 < len(ref) && isHex(ref[i+1]) && isHex(ref[i+2])) {
 			b.WriteString("%25")
 			continue
 		}
 		b.WriteByte(ref[i])
 	}
-	return b.String()
+	return b.String() + ref[end:]
 }
 
 func isHex(c byte) bool {
