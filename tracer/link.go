@@ -286,6 +286,9 @@ func sameHost(host, expected string) bool {
 	return normalizeHost(host) == normalizeHost(expected)
 }
 
+// SameHost is sameHost for the other engines of checks.
+func SameHost(host, expected string) bool { return sameHost(host, expected) }
+
 func normalizeHost(h string) string {
 	h = strings.ToLower(strings.TrimSpace(h))
 	if strings.Contains(h, "://") {

@@ -78,8 +78,8 @@ type Tracer struct {
 	bodies    sync.Pool // of *[]byte with MaxBodyBytes of room
 }
 
-// New returns a Tracer for cfg.
-func New(cfg Config) *Tracer {
+// WithDefaults returns cfg with the defaults in its zero fields.
+func (cfg Config) WithDefaults() Config {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
@@ -95,6 +95,12 @@ func New(cfg Config) *Tracer {
 	if cfg.MaxMetaRefreshDelay <= 0 {
 		cfg.MaxMetaRefreshDelay = DefaultMaxMetaRefreshDelay
 	}
+	return cfg
+}
+
+// New returns a Tracer for cfg.
+func New(cfg Config) *Tracer {
+	cfg = cfg.WithDefaults()
 	guard := NewGuard(cfg.AllowCIDRs)
 	return &Tracer{
 		cfg:   cfg,

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/urltracker/urltracker/internal/agreement"
 	"github.com/urltracker/urltracker/tracer"
 )
@@ -132,10 +134,24 @@ func TestTruthStillHolds(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range sample {
-		if got, want := landings[c.Name], truth.Landings[c.Name]; got != want {
+		got, want := landings[c.Name], truth.Landings[c.Name]
+		if got != want {
+			// A starved renderer can miss a timer by seconds: one more try.
+			if again, err := agreement.Landing(browserTab(t, browser), c.StartURL(srv.URL)); err == nil {
+				got = strings.TrimPrefix(again, srv.URL)
+			}
+		}
+		if got != want {
 			t.Errorf("%s: Chromium now lands on %s, truth.json says %s: rerun go run ./internal/browsertruth", c.Name, got, want)
 		}
 	}
+}
+
+// browserTab opens a tab with its own cookies, closed after the test.
+func browserTab(t *testing.T, browser context.Context) context.Context {
+	tab, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	return tab
 }
 
 // chromiumPath finds Debian's Chromium. Without it the test skips, unless

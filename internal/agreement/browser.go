@@ -16,8 +16,9 @@ import (
 
 // Settle is how long a page must stay put before the browser is taken to
 // have landed. Every timer and refresh the corpus means to be followed is
-// due well within it; the ones it means not to be followed are 30 s or more.
-const Settle = 2500 * time.Millisecond
+// due well within it, with room for a loaded machine; the ones it means not
+// to be followed are 30 s or more.
+const Settle = 4 * time.Second
 
 // caseLimit bounds one case: a page that keeps navigating never settles.
 const caseLimit = 60 * time.Second
