@@ -90,3 +90,28 @@ func TestSignInIsThrottled(t *testing.T) {
 		t.Errorf("after the block: status %d, want 303", p.Status)
 	}
 }
+
+// TestAuditPageShowsWhoChangedWhat pulls the kill switch with a reason and
+// edits an offer as a signed-in admin, then reads both on /audit, with the
+// user, the address and the reason, and filters by action.
+func TestAuditPageShowsWhoChangedWhat(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("ann", urltracker.RoleAdmin, "anns long password")
+	rec := newOffer(t, e.DB, "Shoes", "http://127.0.0.1:9/x")
+	b := e.browser()
+	b.signIn("ann", "anns long password")
+	if p := b.post("/kill-switch", url.Values{"enabled": {"false"}, "reason": {"campaign storm"}}, "/kill-switch?enabled=false"); p.Status != http.StatusSeeOther {
+		t.Fatalf("kill switch: status %d", p.Status)
+	}
+	path := fmt.Sprintf("/offers/%d/edit", rec.ID)
+	form := url.Values{"name": {"Boots"}, "url": {"http://127.0.0.1:9/x"}, "update_interval_seconds": {"300"}, "enabled": {"on"}, "trackier.api_key": {"very-secret-key"}}
+	if p := b.post(path, form, path); p.Status != http.StatusSeeOther {
+		t.Fatalf("edit offer: status %d\n%s", p.Status, p.Body)
+	}
+	p := b.get("/audit")
+	mustContain(t, "audit page", p.Body, "ann", "127.0.0.1", "kill_switch", "campaign storm", "dashboard POST /offers/{id}/edit", "Boots", "(redacted)")
+	mustNotContain(t, "audit page", p.Body, "very-secret-key")
+	p = b.get("/audit?action=kill_switch")
+	mustContain(t, "audit page filtered", p.Body, "campaign storm")
+	mustNotContain(t, "audit page filtered", p.Body, "Boots")
+}
