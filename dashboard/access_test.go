@@ -115,3 +115,55 @@ func TestAuditPageShowsWhoChangedWhat(t *testing.T) {
 	mustContain(t, "audit page filtered", p.Body, "campaign storm")
 	mustNotContain(t, "audit page filtered", p.Body, "Boots")
 }
+
+// TestAccountPageEndsSessionsAndRevokesTokens signs one user in from two
+// browsers, ends the other browser's session and revokes a token from the
+// account page, and cannot touch another user's session.
+func TestAccountPageEndsSessionsAndRevokesTokens(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.addUser("liv", urltracker.RoleViewer, "livs long password")
+	e.addUser("max", urltracker.RoleViewer, "maxs long password")
+	liv, _ := e.DB.UserByName(ctx, "liv")
+	tok, err := e.DB.CreateAPIToken(ctx, liv.ID, "laptop", urltracker.RoleViewer, auth.HashSecret(auth.NewAPIToken()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	here, there, other := e.browser(), e.browser(), e.browser()
+	here.signIn("liv", "livs long password")
+	there.signIn("liv", "livs long password")
+	other.signIn("max", "maxs long password")
+	sessions, _ := e.DB.Sessions(ctx, liv.ID, false)
+	maxUser, _ := e.DB.UserByName(ctx, "max")
+	maxSessions, _ := e.DB.Sessions(ctx, maxUser.ID, false)
+	if len(sessions) != 2 || len(maxSessions) != 1 {
+		t.Fatalf("sessions: liv %d, max %d", len(sessions), len(maxSessions))
+	}
+	p := here.get("/account")
+	mustContain(t, "account page", p.Body, "Sign out (this browser)", "End session", "laptop", "Revoke")
+	// sessions are newest first: [0] is there's, [1] is here's.
+	if p := here.post(fmt.Sprintf("/account/sessions/%d/end", sessions[0].ID), url.Values{}, "/account"); p.Status != http.StatusSeeOther {
+		t.Fatalf("end the other browser's session: status %d", p.Status)
+	}
+	if p := there.get("/offers"); p.Status != http.StatusSeeOther {
+		t.Errorf("ended browser, /offers: status %d, want 303 to sign-in", p.Status)
+	}
+	if p := here.post(fmt.Sprintf("/account/sessions/%d/end", maxSessions[0].ID), url.Values{}, "/account"); p.Status != http.StatusNotFound {
+		t.Errorf("ending another user's session: status %d, want 404", p.Status)
+	}
+	if p := other.get("/offers"); p.Status != http.StatusOK {
+		t.Errorf("max's session after liv tried to end it: status %d", p.Status)
+	}
+	if p := here.post(fmt.Sprintf("/account/tokens/%d/revoke", tok.ID), url.Values{}, "/account"); p.Status != http.StatusSeeOther {
+		t.Errorf("revoke token: status %d", p.Status)
+	}
+	if got, _ := e.DB.APIToken(ctx, tok.ID); got.RevokedAt == nil {
+		t.Error("token not revoked")
+	}
+	if p := here.post(fmt.Sprintf("/account/sessions/%d/end", sessions[1].ID), url.Values{}, "/account"); p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/login") {
+		t.Errorf("ending this browser's session: status %d to %q, want sign-out", p.Status, p.Location)
+	}
+	if p := here.get("/offers"); p.Status != http.StatusSeeOther {
+		t.Errorf("after ending its own session, /offers: status %d", p.Status)
+	}
+}
