@@ -49,6 +49,8 @@ type Config struct {
 	// TrustedProxies may set X-Forwarded-For (client addresses in sign-in
 	// throttling, logs and the audit log).
 	TrustedProxies []netip.Prefix
+	// SQLiteSynchronous is SQLite's synchronous setting, NORMAL or FULL.
+	SQLiteSynchronous string
 }
 
 // Error is an invalid configuration value. Its message names the variable and
@@ -95,6 +97,7 @@ var Variables = []Variable{
 	{"URLTRACKER_SESSION_IDLE_TIMEOUT", "2h", "a dashboard session unused this long ends"},
 	{"URLTRACKER_SESSION_LIFETIME", "12h", "a dashboard session ends this long after sign-in, used or not"},
 	{"URLTRACKER_TRUSTED_PROXIES", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client; default none"},
+	{"URLTRACKER_SQLITE_SYNCHRONOUS", "NORMAL", "NORMAL: a process crash loses nothing, an OS crash or power loss may lose the last commits; FULL: neither does, each commit waits for the disk"},
 }
 
 // Load reads the configuration through getenv and validates every value.
@@ -124,6 +127,10 @@ func Load(getenv func(string) string) (Config, error) {
 		SessionIdle:         l.durationMin("URLTRACKER_SESSION_IDLE_TIMEOUT", 2*time.Hour, time.Minute),
 		SessionLifetime:     l.durationMin("URLTRACKER_SESSION_LIFETIME", 12*time.Hour, time.Minute),
 		TrustedProxies:      l.prefixes("URLTRACKER_TRUSTED_PROXIES"),
+		SQLiteSynchronous:   strings.ToUpper(l.str("URLTRACKER_SQLITE_SYNCHRONOUS", "NORMAL")),
+	}
+	if cfg.SQLiteSynchronous != "NORMAL" && cfg.SQLiteSynchronous != "FULL" {
+		l.fail("URLTRACKER_SQLITE_SYNCHRONOUS", cfg.SQLiteSynchronous, "NORMAL or FULL")
 	}
 	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
 		l.fail("URLTRACKER_ADDR", cfg.Addr, "a listen address such as :3000 or 127.0.0.1:3000")

@@ -171,7 +171,7 @@ func handleHealthz() http.Handler {
 }
 
 // handleReadyz says whether this instance should get traffic: database
-// reachable, migrations applied, not draining.
+// reachable, migrations applied, a write accepted, not draining.
 func handleReadyz(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if d.Draining != nil && d.Draining.Load() {
@@ -188,6 +188,11 @@ func handleReadyz(d Deps) http.Handler {
 		st, err := d.DB.Status(ctx)
 		if err != nil || len(st.Pending) > 0 || st.RiverPending {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reason": "migrations pending: run urltracker migrate"})
+			return
+		}
+		if err := d.DB.ProbeWrite(ctx, d.Instance); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reason": "database does not accept writes (disk full, read-only file or mount?): webhooks would fail"})
+			d.Logger.Warn("readyz: database does not accept writes", "err", err)
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"ready": true, "instance": d.Instance})

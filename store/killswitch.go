@@ -32,7 +32,7 @@ func (db *DB) KillSwitch(ctx context.Context) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, killSwitchReadTimeout)
 	defer cancel()
 	var enabled bool
-	if err := db.sql.QueryRowContext(ctx, `SELECT enabled FROM kill_switch WHERE id = 1`).Scan(&enabled); err != nil {
+	if err := db.sql.QueryRowContext(ctx, killSwitchSQL).Scan(&enabled); err != nil {
 		return false, fmt.Errorf("read kill switch: %w", err)
 	}
 	db.killEnabled, db.killReadAt = enabled, now

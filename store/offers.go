@@ -220,7 +220,7 @@ func (db *DB) DeleteOfferTx(ctx context.Context, tx *sql.Tx, id int64, by Actor)
 // ActiveOfferCount counts enabled offers.
 func (db *DB) ActiveOfferCount(ctx context.Context) (int, error) {
 	var n int
-	err := db.sql.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM offers WHERE enabled = ?`), true).Scan(&n)
+	err := db.sql.QueryRowContext(ctx, db.q(activeOffersSQL), true).Scan(&n)
 	return n, err
 }
 
