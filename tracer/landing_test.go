@@ -13,10 +13,10 @@ import (
 )
 
 // TestLandingKept keeps the landing page for the judge: its body decoded to
-// UTF-8, capped at MaxBodyBytes, with the X-Robots-Tag header; a redirect
+// UTF-8, capped at MaxLandingBytes, with the X-Robots-Tag header; a redirect
 // page is not a landing.
 func TestLandingKept(t *testing.T) {
-	long := "<html><body>" + strings.Repeat("<p>Great deal.</p>\n", 2*MaxBodyBytes/19)
+	long := "<html><body>" + strings.Repeat("<p>Great deal.</p>\n", 2*MaxLandingBytes/19)
 	srv := pageServer(t, map[string]page{
 		"/go":    {status: 302, header: map[string]string{"Location": "/latin"}},
 		"/latin": {header: map[string]string{"Content-Type": "text/html; charset=iso-8859-1", "X-Robots-Tag": "noindex"}, body: "<title>P\xe1gina no encontrada</title>"},
@@ -36,8 +36,8 @@ func TestLandingKept(t *testing.T) {
 	}
 
 	c = tr.Trace(context.Background(), Request{URL: srv.URL + "/long"})
-	if c.Landing == nil || len(c.Landing.Body) != MaxBodyBytes {
-		t.Fatalf("long landing: kept %v, want the first %d bytes", c.Landing != nil, MaxBodyBytes)
+	if c.Landing == nil || len(c.Landing.Body) != MaxLandingBytes {
+		t.Fatalf("long landing: kept %v, want the first %d bytes", c.Landing != nil, MaxLandingBytes)
 	}
 }
 
