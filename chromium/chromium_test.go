@@ -117,7 +117,7 @@ func TestBrowserCheckKeepsTheAddressGuard(t *testing.T) {
 // TestBrowserEngineAgreesWithChromiumTruth runs the corpus cases only a
 // browser can follow, and a few others, through the browser engine.
 func TestBrowserEngineAgreesWithChromiumTruth(t *testing.T) {
-	e := engine(t, loopback, 4)
+	e := engine(t, loopback, 3)
 	truth, err := agreement.LoadTruth()
 	if err != nil {
 		t.Fatal(err)

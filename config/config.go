@@ -42,6 +42,10 @@ type Config struct {
 	GoMemLimitSet bool
 	Retention     time.Duration
 	RetentionKeep int
+	// Chromium is the browser of offers with engine "browser" ("" finds
+	// chromium on PATH); BrowserConcurrency bounds browser checks at once.
+	Chromium           string
+	BrowserConcurrency int
 }
 
 // Error is an invalid configuration value. Its message names the variable and
@@ -85,6 +89,8 @@ var Variables = []Variable{
 	{"URLTRACKER_MEMORY_LIMIT", "400MiB", "soft memory limit for the Go runtime (ignored when GOMEMLIMIT is set)"},
 	{"URLTRACKER_RETENTION", "720h", "events older than this are deleted"},
 	{"URLTRACKER_RETENTION_KEEP", "1000", "checks and actions kept per offer"},
+	{"URLTRACKER_CHROMIUM", "chromium on PATH", "the headless Chromium of offers with engine \"browser\""},
+	{"URLTRACKER_BROWSER_CONCURRENCY", "2", "browser checks running at once on this instance"},
 }
 
 // Load reads the configuration through getenv and validates every value.
@@ -111,6 +117,8 @@ func Load(getenv func(string) string) (Config, error) {
 		GoMemLimitSet:       getenv("GOMEMLIMIT") != "",
 		Retention:           l.duration("URLTRACKER_RETENTION", 720*time.Hour),
 		RetentionKeep:       l.integer("URLTRACKER_RETENTION_KEEP", 1000, 1, 1_000_000),
+		Chromium:            strings.TrimSpace(getenv("URLTRACKER_CHROMIUM")),
+		BrowserConcurrency:  l.integer("URLTRACKER_BROWSER_CONCURRENCY", 2, 1, 64),
 	}
 	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
 		l.fail("URLTRACKER_ADDR", cfg.Addr, "a listen address such as :3000 or 127.0.0.1:3000")

@@ -21,15 +21,18 @@ type Deps struct {
 	DB     *store.DB
 	Intake *intake.Intake
 	// Queue deletes offers, so that their pending jobs are cancelled too.
-	Queue      *jobs.Queue
-	Runner     *jobs.Runner
-	Tracer     *tracer.Tracer
-	Trackier   *trackier.Client
-	Logger     *slog.Logger
-	AdminToken string
-	PublicURL  string
-	Instance   string
-	Now        func() time.Time
+	Queue  *jobs.Queue
+	Runner *jobs.Runner
+	Tracer *tracer.Tracer
+	// BrowserAvailable says whether offers may use the browser engine
+	// here: nil, or an error saying what to install. A nil func refuses.
+	BrowserAvailable func() error
+	Trackier         *trackier.Client
+	Logger           *slog.Logger
+	AdminToken       string
+	PublicURL        string
+	Instance         string
+	Now              func() time.Time
 	// Draining is set when shutdown begins; /readyz then answers 503.
 	Draining *atomic.Bool
 	Metrics  *metrics.Metrics

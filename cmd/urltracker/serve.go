@@ -23,7 +23,6 @@ import (
 	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/server"
 	"github.com/urltracker/urltracker/store"
-	"github.com/urltracker/urltracker/tracer"
 	"github.com/urltracker/urltracker/trackier"
 )
 
@@ -64,10 +63,11 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		logger.Info("migrations applied", "migrations", applied)
 	}
 
-	trc := tracer.New(tracerConfig(cfg))
-	defer trc.CloseIdleConnections()
+	engines := newEngines(cfg)
+	defer engines.Close()
+	trc := engines.HTTP
 	mtr := metrics.New(db, logger, jobs.QueueChecks, jobs.QueueActions)
-	runner := &jobs.Runner{DB: db, Tracer: trc, Logger: logger, Metrics: mtr}
+	runner := &jobs.Runner{DB: db, Tracer: trc, Browser: engines.Browser, Logger: logger, Metrics: mtr}
 	api := trackier.New(cfg.APITimeout)
 	queue, err := jobs.NewQueue(db, runner, jobs.Options{
 		CheckConcurrency: cfg.CheckConcurrency,
@@ -93,7 +93,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		Handler: server.NewServer(server.Deps{
 			DB: db, Intake: intake, Queue: queue, Runner: runner, Tracer: trc, Trackier: api, Logger: logger,
 			AdminToken: adminToken, PublicURL: cfg.PublicURL, Instance: cfg.Instance,
-			Now: time.Now, Draining: &draining, Metrics: mtr,
+			Now: time.Now, Draining: &draining, Metrics: mtr, BrowserAvailable: engines.Browser.Available,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
