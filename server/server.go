@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/urltracker/urltracker/auth"
 	"github.com/urltracker/urltracker/intake"
 	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/metrics"
@@ -29,10 +30,13 @@ type Deps struct {
 	BrowserAvailable func() error
 	Trackier         *trackier.Client
 	Logger           *slog.Logger
-	AdminToken       string
-	PublicURL        string
-	Instance         string
-	Now              func() time.Time
+	// AdminToken is the break-glass admin token. Auth, when nil, is built
+	// from it with the default session lifetimes and no trusted proxies.
+	AdminToken string
+	Auth       *auth.Service
+	PublicURL  string
+	Instance   string
+	Now        func() time.Time
 	// Draining is set when shutdown begins; /readyz then answers 503.
 	Draining *atomic.Bool
 	Metrics  *metrics.Metrics
@@ -40,6 +44,9 @@ type Deps struct {
 
 // NewServer returns the HTTP handler of urltracker.
 func NewServer(d Deps) http.Handler {
+	if d.Auth == nil {
+		d.Auth = auth.New(d.DB, auth.Config{AdminToken: d.AdminToken, SessionIdle: auth.DefaultSessionIdle, SessionLifetime: auth.DefaultSessionLifetime}, d.Now, d.Logger)
+	}
 	mux := http.NewServeMux()
 	addRoutes(mux, d)
 	return requestLog(d.Logger, mux)
