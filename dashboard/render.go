@@ -68,6 +68,8 @@ var notices = map[string]string{
 	"automation-on":  "Automation is on again on every instance.",
 	"automation-off": "Automation is off on every instance: no checks and no Trackier actions until you turn it back on.",
 	"signed-out":     "You are signed out.",
+	"session-ended":  "Session ended: that browser is signed out.",
+	"token-revoked":  "Token revoked: it no longer works.",
 }
 
 // parseTemplates builds one template set per page: base.html (layout and
