@@ -7,6 +7,13 @@ import (
 	"time"
 )
 
+// Engines of checks: the HTTP tracer with its JavaScript interpreter, or a
+// real headless Chromium (opt-in, per offer).
+const (
+	EngineHTTP    = "http"
+	EngineBrowser = "browser"
+)
+
 // DefaultUpdateInterval is the debounce period of a new offer, in seconds.
 const DefaultUpdateInterval = 300
 
@@ -21,6 +28,7 @@ func NewOffer() Offer {
 	return Offer{
 		UpdateIntervalSeconds: DefaultUpdateInterval,
 		CheckEverySeconds:     DefaultCheckEverySeconds,
+		Engine:                EngineHTTP,
 		Enabled:               true,
 		Policy: Policy{Mode: ModeObserve, HoldStatus: HoldDisabled,
 			ConfirmAfterSeconds: DefaultConfirmAfterSeconds},
@@ -41,6 +49,9 @@ func (o Offer) Normalize() Offer {
 	}
 	if o.Policy.Mode == "" {
 		o.Policy.Mode = ModeObserve
+	}
+	if o.Engine == "" {
+		o.Engine = EngineHTTP
 	}
 	if o.Policy.HoldStatus == "" {
 		o.Policy.HoldStatus = HoldDisabled
@@ -65,6 +76,9 @@ func (o Offer) Validate() FieldErrors {
 		fe["update_interval_seconds"] = "must be at least 1"
 	} else if o.UpdateIntervalSeconds > 30*24*3600 {
 		fe["update_interval_seconds"] = "must be at most 2592000 (30 days)"
+	}
+	if o.Engine != EngineHTTP && o.Engine != EngineBrowser {
+		fe["engine"] = `"http" or "browser"`
 	}
 	if o.CheckEverySeconds < 0 || o.CheckEverySeconds > 30*24*3600 {
 		fe["check_every_seconds"] = "must be 0 (only when clicks arrive) to 2592000 (30 days)"

@@ -189,14 +189,16 @@ type Offer struct {
 	UpdateIntervalSeconds int    `json:"update_interval_seconds"`
 	// CheckEverySeconds: the offer is checked at least this often, clicks
 	// or not; 0 checks it only when clicks arrive.
-	CheckEverySeconds int        `json:"check_every_seconds"`
-	Enabled           bool       `json:"enabled"`
-	CreatedAt         time.Time  `json:"created_at"`
-	UpdatedAt         time.Time  `json:"updated_at"`
-	Trackier          Trackier   `json:"trackier"`
-	Policy            Policy     `json:"policy"`
-	Rules             Rules      `json:"rules"`
-	Stats             OfferStats `json:"stats"`
+	CheckEverySeconds int `json:"check_every_seconds"`
+	// Engine is how checks follow the link: EngineHTTP or EngineBrowser.
+	Engine    string     `json:"engine"`
+	Enabled   bool       `json:"enabled"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	Trackier  Trackier   `json:"trackier"`
+	Policy    Policy     `json:"policy"`
+	Rules     Rules      `json:"rules"`
+	Stats     OfferStats `json:"stats"`
 }
 
 // UpdateInterval is the offer's debounce period between two checks.

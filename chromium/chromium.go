@@ -39,9 +39,8 @@ const (
 // DefaultConcurrency is how many browser checks run at once by default.
 const DefaultConcurrency = 2
 
-// settle is how long the tab must stay on one page to have landed. The
-// tracer follows refreshes and timers due within MaxMetaRefreshDelay; the
-// browser waits for them in real time, up to that delay.
+// settle is how long the tab must stay on a loaded page to have landed:
+// timers and refreshes due later than that after load are not waited for.
 const settle = 2500 * time.Millisecond
 
 // Config configures the engine.
@@ -172,6 +171,7 @@ type tab struct {
 	reason  urltracker.RedirectType // how the next navigation was asked for
 	last    time.Time               // of the last navigation event
 	failure string                  // why the last document failed to load
+	loaded  bool                    // the current document fired load
 	settled bool
 }
 
@@ -233,6 +233,9 @@ func (t *tab) event(ev any) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch ev := ev.(type) {
+	case *cdppage.EventLoadEventFired:
+		t.loaded = true
+		t.last = time.Now()
 	case *cdppage.EventFrameRequestedNavigation:
 		if ev.FrameID == t.frame {
 			t.reason = reasonType(ev.Reason)
@@ -252,6 +255,7 @@ func (t *tab) event(ev any) {
 		}
 		t.reason = urltracker.RedirectJavaScript
 		t.failure = ""
+		t.loaded = false
 		u := ev.Request.URL
 		if ev.Request.URLFragment != "" {
 			u = strings.TrimSuffix(u, ev.Request.URLFragment)
@@ -270,6 +274,7 @@ func (t *tab) event(ev any) {
 	case *network.EventLoadingFailed:
 		if ev.Type == network.ResourceTypeDocument && !ev.Canceled {
 			t.failure = ev.ErrorText
+			t.loaded = true // nothing more will load
 			t.last = time.Now()
 		}
 	}
@@ -285,7 +290,8 @@ func reasonType(r cdppage.ClientNavigationReason) urltracker.RedirectType {
 	return urltracker.RedirectJavaScript
 }
 
-// wait returns once the tab has made no navigation for settle, or ctx ends.
+// wait returns once the tab's page has loaded and nothing happened for
+// settle, or ctx ends.
 func (t *tab) wait(ctx context.Context) {
 	for {
 		select {
@@ -294,7 +300,7 @@ func (t *tab) wait(ctx context.Context) {
 		case <-time.After(100 * time.Millisecond):
 		}
 		t.mu.Lock()
-		done := time.Since(t.last) >= settle
+		done := t.loaded && time.Since(t.last) >= settle
 		if done {
 			t.settled = true
 		}

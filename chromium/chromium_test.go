@@ -115,17 +115,18 @@ func TestBrowserCheckKeepsTheAddressGuard(t *testing.T) {
 }
 
 // TestBrowserEngineAgreesWithChromiumTruth runs the corpus cases only a
-// browser can follow, and a few others, through the browser engine.
+// browser can follow through the browser engine. (The HTTP engine's cases
+// it agrees on too, but a browser per case makes all 279 too slow for CI.)
 func TestBrowserEngineAgreesWithChromiumTruth(t *testing.T) {
-	e := engine(t, loopback, 4)
+	e := engine(t, loopback, 2)
 	truth, err := agreement.LoadTruth()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cases := agreement.Cases()
 	var sample []agreement.Case
-	for i, c := range cases {
-		if c.BrowserOnly || i == 7 {
+	for _, c := range cases {
+		if c.BrowserOnly {
 			sample = append(sample, c)
 		}
 	}

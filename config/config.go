@@ -42,6 +42,10 @@ type Config struct {
 	GoMemLimitSet bool
 	Retention     time.Duration
 	RetentionKeep int
+	// Chromium is the browser of offers with engine "browser" ("" finds
+	// chromium on PATH); BrowserConcurrency bounds browser checks at once.
+	Chromium           string
+	BrowserConcurrency int
 	// SessionIdle and SessionLifetime end dashboard sessions unused this
 	// long, and this long after sign-in.
 	SessionIdle     time.Duration
@@ -97,6 +101,8 @@ var Variables = []Variable{
 	{"URLTRACKER_MEMORY_LIMIT", "400MiB", "soft memory limit for the Go runtime (ignored when GOMEMLIMIT is set)"},
 	{"URLTRACKER_RETENTION", "720h", "events older than this are deleted"},
 	{"URLTRACKER_RETENTION_KEEP", "1000", "checks and actions kept per offer"},
+	{"URLTRACKER_CHROMIUM", "chromium on PATH", "the headless Chromium of offers with engine \"browser\""},
+	{"URLTRACKER_BROWSER_CONCURRENCY", "2", "browser checks running at once on this instance"},
 	{"URLTRACKER_SESSION_IDLE_TIMEOUT", "2h", "a dashboard session unused this long ends"},
 	{"URLTRACKER_SESSION_LIFETIME", "12h", "a dashboard session ends this long after sign-in, used or not"},
 	{"URLTRACKER_TRUSTED_PROXIES", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client; default none"},
@@ -128,6 +134,8 @@ func Load(getenv func(string) string) (Config, error) {
 		GoMemLimitSet:       getenv("GOMEMLIMIT") != "",
 		Retention:           l.duration("URLTRACKER_RETENTION", 720*time.Hour),
 		RetentionKeep:       l.integer("URLTRACKER_RETENTION_KEEP", 1000, 1, 1_000_000),
+		Chromium:            strings.TrimSpace(getenv("URLTRACKER_CHROMIUM")),
+		BrowserConcurrency:  l.integer("URLTRACKER_BROWSER_CONCURRENCY", 2, 1, 64),
 		SessionIdle:         l.durationMin("URLTRACKER_SESSION_IDLE_TIMEOUT", 2*time.Hour, time.Minute),
 		SessionLifetime:     l.durationMin("URLTRACKER_SESSION_LIFETIME", 12*time.Hour, time.Minute),
 		TrustedProxies:      l.prefixes("URLTRACKER_TRUSTED_PROXIES"),

@@ -23,11 +23,19 @@ var (
 	ErrOfferDisabled = errors.New("offer is disabled")
 )
 
+// Engine follows a link for a check: the HTTP tracer or the browser.
+type Engine interface {
+	Trace(ctx context.Context, req tracer.Request) urltracker.Check
+}
+
 // Runner runs one check of an offer, records it and what the policy decides
 // about it. Both the check job and the admin trigger endpoint use it.
 type Runner struct {
 	DB     *store.DB
-	Tracer *tracer.Tracer
+	Tracer Engine
+	// Browser runs the checks of offers with engine "browser"; nil runs
+	// them with Tracer.
+	Browser Engine
 	// Judge reads the landing page and applies the offer's rules; nil
 	// leaves the tracer's verdict as it is.
 	Judge  *judge.Judge
@@ -64,7 +72,11 @@ func (r *Runner) run(ctx context.Context, offerID, confirms int64) (urltracker.C
 		return urltracker.Check{}, ErrOfferDisabled
 	}
 	done := r.Metrics.CheckStarted()
-	check := r.Tracer.Trace(ctx, tracer.Request{URL: offer.URL, ExpectedHost: offer.ExpectedHost})
+	engine := r.Tracer
+	if offer.Engine == urltracker.EngineBrowser && r.Browser != nil {
+		engine = r.Browser
+	}
+	check := engine.Trace(ctx, tracer.Request{URL: offer.URL, ExpectedHost: offer.ExpectedHost})
 	done()
 	check.OfferID = offer.ID
 	if ctx.Err() != nil {

@@ -21,6 +21,7 @@ type offerInput struct {
 	ExpectedHost          *string        `json:"expected_host"`
 	UpdateIntervalSeconds *int           `json:"update_interval_seconds"`
 	CheckEverySeconds     *int           `json:"check_every_seconds"`
+	Engine                *string        `json:"engine"`
 	Enabled               *bool          `json:"enabled"`
 	Trackier              *trackierInput `json:"trackier"`
 	// Policy is applied over the offer's policy: fields it leaves out keep
@@ -46,6 +47,7 @@ func (in offerInput) apply(o urltracker.Offer) (urltracker.Offer, error) {
 	set(&o.Name, in.Name)
 	set(&o.URL, in.URL)
 	set(&o.ExpectedHost, in.ExpectedHost)
+	set(&o.Engine, in.Engine)
 	if in.UpdateIntervalSeconds != nil {
 		o.UpdateIntervalSeconds = *in.UpdateIntervalSeconds
 	}
@@ -122,6 +124,28 @@ func WebhookURL(publicURL, token string) string {
 	return b.String()
 }
 
+// validateOffer is Offer.Validate plus what this instance can run: the
+// browser engine needs a Chromium.
+func validateOffer(d Deps, o urltracker.Offer) urltracker.FieldErrors {
+	fe := o.Validate()
+	if o.Engine == urltracker.EngineBrowser && (fe == nil || fe["engine"] == "") {
+		err := errors.New("the browser engine is not available on this instance")
+		if d.BrowserAvailable != nil {
+			err = d.BrowserAvailable()
+		}
+		if err != nil {
+			if fe == nil {
+				fe = urltracker.FieldErrors{}
+			}
+			fe["engine"] = err.Error()
+		}
+	}
+	if len(fe) == 0 {
+		return nil
+	}
+	return fe
+}
+
 func handleOfferCreate(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in offerInput
@@ -133,7 +157,7 @@ func handleOfferCreate(d Deps) http.Handler {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		if fe := o.Validate(); fe != nil {
+		if fe := validateOffer(d, o); fe != nil {
 			writeFieldErrors(w, fe)
 			return
 		}
@@ -196,7 +220,7 @@ func handleOfferPatch(d Deps) http.Handler {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		if fe := o.Validate(); fe != nil {
+		if fe := validateOffer(d, o); fe != nil {
 			writeFieldErrors(w, fe)
 			return
 		}

@@ -22,11 +22,14 @@ type Deps struct {
 	DB     *store.DB
 	Intake *intake.Intake
 	// Queue deletes offers, so that their pending jobs are cancelled too.
-	Queue    *jobs.Queue
-	Runner   *jobs.Runner
-	Tracer   *tracer.Tracer
-	Trackier *trackier.Client
-	Logger   *slog.Logger
+	Queue  *jobs.Queue
+	Runner *jobs.Runner
+	Tracer *tracer.Tracer
+	// BrowserAvailable says whether offers may use the browser engine
+	// here: nil, or an error saying what to install. A nil func refuses.
+	BrowserAvailable func() error
+	Trackier         *trackier.Client
+	Logger           *slog.Logger
 	// AdminToken is the break-glass admin token. Auth, when nil, is built
 	// from it with the default session lifetimes and no trusted proxies.
 	AdminToken string

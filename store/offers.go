@@ -21,7 +21,7 @@ func NewToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-const offerColumns = `o.id, o.name, o.url, o.expected_host, o.update_interval_seconds, o.check_every_seconds, o.enabled,
+const offerColumns = `o.id, o.name, o.url, o.expected_host, o.update_interval_seconds, o.check_every_seconds, o.engine, o.enabled,
 	o.trackier_api_base_url, o.trackier_api_key, o.trackier_campaign_id, o.policy, o.rules, o.created_at, o.updated_at,
 	COALESCE(c.webhook_count, 0), COALESCE(c.check_count, 0), c.last_webhook_at, c.last_check_at, COALESCE(c.last_verdict, ''),
 	COALESCE((SELECT t.token FROM webhook_tokens t WHERE t.offer_id = o.id ORDER BY t.created_at, t.token LIMIT 1), '')`
@@ -42,7 +42,7 @@ func scanOffer(s scanner) (OfferRecord, error) {
 	var created, updated int64
 	var lastWebhook, lastCheck sql.NullInt64
 	var verdict string
-	err := s.Scan(&r.ID, &r.Name, &r.URL, &r.ExpectedHost, &r.UpdateIntervalSeconds, &r.CheckEverySeconds, &r.Enabled,
+	err := s.Scan(&r.ID, &r.Name, &r.URL, &r.ExpectedHost, &r.UpdateIntervalSeconds, &r.CheckEverySeconds, &r.Engine, &r.Enabled,
 		&r.Trackier.APIBaseURL, &r.Trackier.APIKey, &r.Trackier.CampaignID, &policy, &rules, &created, &updated,
 		&r.Stats.WebhookCount, &r.Stats.CheckCount, &lastWebhook, &lastCheck, &verdict, &r.WebhookToken)
 	if err != nil {
@@ -75,6 +75,14 @@ func offerDocs(o urltracker.Offer) (policy, rules string, err error) {
 	return string(p), string(r), nil
 }
 
+// engineOf is the offer's engine, the HTTP tracer when unset.
+func engineOf(o urltracker.Offer) string {
+	if o.Engine == "" {
+		return urltracker.EngineHTTP
+	}
+	return o.Engine
+}
+
 // CreateOffer stores a new offer with a fresh webhook token. An enabled
 // offer with a schedule is due for its first scheduled check at once.
 func (db *DB) CreateOffer(ctx context.Context, o urltracker.Offer) (OfferRecord, error) {
@@ -90,9 +98,9 @@ func (db *DB) CreateOffer(ctx context.Context, o urltracker.Offer) (OfferRecord,
 			next = sql.NullInt64{Int64: now, Valid: true}
 		}
 		err := tx.QueryRowContext(ctx, db.q(`INSERT INTO offers (name, url, expected_host, update_interval_seconds, check_every_seconds,
-			enabled, trackier_api_base_url, trackier_api_key, trackier_campaign_id, policy, rules, created_at, updated_at, next_check_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-			o.Name, o.URL, o.ExpectedHost, o.UpdateIntervalSeconds, o.CheckEverySeconds, o.Enabled,
+			engine, enabled, trackier_api_base_url, trackier_api_key, trackier_campaign_id, policy, rules, created_at, updated_at, next_check_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			o.Name, o.URL, o.ExpectedHost, o.UpdateIntervalSeconds, o.CheckEverySeconds, engineOf(o), o.Enabled,
 			o.Trackier.APIBaseURL, o.Trackier.APIKey, o.Trackier.CampaignID, policy, rules, now, now, next).Scan(&id)
 		if err != nil {
 			return db.mapConstraint(err)
@@ -195,10 +203,10 @@ func (db *DB) UpdateOffer(ctx context.Context, o urltracker.Offer) (OfferRecord,
 			next.Int64 = latest
 		}
 		_, err = tx.ExecContext(ctx, db.q(`UPDATE offers SET name = ?, url = ?, expected_host = ?, update_interval_seconds = ?,
-			check_every_seconds = ?, enabled = ?, trackier_api_base_url = ?,
+			check_every_seconds = ?, engine = ?, enabled = ?, trackier_api_base_url = ?,
 			trackier_api_key = CASE WHEN ? = '' THEN trackier_api_key ELSE ? END,
 			trackier_campaign_id = ?, policy = ?, rules = ?, updated_at = ?, next_check_at = ? WHERE id = ?`),
-			o.Name, o.URL, o.ExpectedHost, o.UpdateIntervalSeconds, o.CheckEverySeconds, o.Enabled, o.Trackier.APIBaseURL,
+			o.Name, o.URL, o.ExpectedHost, o.UpdateIntervalSeconds, o.CheckEverySeconds, engineOf(o), o.Enabled, o.Trackier.APIBaseURL,
 			o.Trackier.APIKey, o.Trackier.APIKey, o.Trackier.CampaignID, policy, rules, micros(now), next, o.ID)
 		if err != nil {
 			return fmt.Errorf("update offer %d: %w", o.ID, db.mapConstraint(err))

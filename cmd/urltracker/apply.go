@@ -36,6 +36,7 @@ type offerSpec struct {
 	ExpectedHost          string             `yaml:"expected_host,omitempty"`
 	UpdateIntervalSeconds int                `yaml:"update_interval_seconds,omitempty"`
 	CheckEverySeconds     *int               `yaml:"check_every_seconds,omitempty"`
+	Engine                string             `yaml:"engine,omitempty"`
 	Enabled               *bool              `yaml:"enabled,omitempty"`
 	Trackier              *trackierSpec      `yaml:"trackier,omitempty"`
 	Policy                *urltracker.Policy `yaml:"policy,omitempty"`
@@ -334,6 +335,9 @@ func specOf(o existingOffer) offerSpec {
 	spec := offerSpec{
 		Name: full.Name, URL: full.URL, ExpectedHost: full.ExpectedHost,
 		UpdateIntervalSeconds: full.UpdateIntervalSeconds, CheckEverySeconds: &checkEvery, Enabled: &enabled,
+	}
+	if full.Engine != urltracker.EngineHTTP {
+		spec.Engine = full.Engine // the default is left out
 	}
 	if t := full.Trackier; t.CampaignID != "" || t.APIKeySet {
 		spec.Trackier = &trackierSpec{APIBaseURL: t.APIBaseURL, CampaignID: t.CampaignID}

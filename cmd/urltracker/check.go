@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/urltracker/urltracker/chromium"
 	"github.com/urltracker/urltracker/config"
 	"github.com/urltracker/urltracker/internal/jsonenc"
 	"github.com/urltracker/urltracker/store"
@@ -75,7 +76,7 @@ func runChecks(ctx context.Context, getenv func(string) string) []checkResult {
 		results = append(results, checkTokenFile(cfg))
 	}
 	results = append(results, checkDatabase(ctx, cfg)...)
-	results = append(results, checkPort(cfg))
+	results = append(results, checkPort(cfg), checkBrowser(cfg))
 	if cfg.IsSQLite() {
 		results = append(results, checkLock(cfg), checkDataDir(cfg))
 	}
@@ -132,6 +133,20 @@ func checkDatabase(ctx context.Context, cfg config.Config) []checkResult {
 		results = append(results, checkResult{Name: "migrations", OK: true, Detail: fmt.Sprintf("all %d applied", len(st.Applied))})
 	}
 	return results
+}
+
+// checkBrowser reports the browser engine's Chromium. A URLTRACKER_CHROMIUM
+// that names no Chromium fails; without it, a Chromium missing from PATH
+// only means offers cannot use the browser engine.
+func checkBrowser(cfg config.Config) checkResult {
+	path, err := chromium.Find(cfg.Chromium)
+	switch {
+	case err == nil:
+		return checkResult{Name: "browser engine", OK: true, Detail: "Chromium at " + path}
+	case cfg.Chromium != "":
+		return checkResult{Name: "browser engine", Detail: err.Error()}
+	}
+	return checkResult{Name: "browser engine", OK: true, Detail: "off: " + err.Error() + "; offers with engine \"browser\" are refused"}
 }
 
 // sqliteWritable tells whether this user may write the SQLite file and the

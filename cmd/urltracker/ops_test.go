@@ -176,8 +176,8 @@ func TestCheckPassesOnAFreshSetup(t *testing.T) {
 	if err := run(context.Background(), []string{"urltracker", "check"}, func(k string) string { return env[k] }, &out, &out); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(out.String(), "✓ "); n != 6 || strings.Contains(out.String(), "✗") {
-		t.Errorf("human report:\n%s\nwant 6 ✓ lines", out.String())
+	if n := strings.Count(out.String(), "✓ "); n != 7 || strings.Contains(out.String(), "✗") {
+		t.Errorf("human report:\n%s\nwant 7 ✓ lines (the browser engine's is ✓ with or without Chromium)", out.String())
 	}
 }
 
@@ -193,6 +193,9 @@ func TestCheckFailsWith78ForEachFailingCondition(t *testing.T) {
 		{"PostgreSQL without admin token", "configuration", func(t *testing.T, env map[string]string) {
 			env["URLTRACKER_DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 			delete(env, "URLTRACKER_ADMIN_TOKEN")
+		}},
+		{"URLTRACKER_CHROMIUM names no browser", "browser engine", func(t *testing.T, env map[string]string) {
+			env["URLTRACKER_CHROMIUM"] = "/nonexistent/chromium"
 		}},
 		{"database unreachable", "database", func(t *testing.T, env map[string]string) {
 			env["URLTRACKER_DATABASE_URL"] = "postgres://postgres@" + freeAddr(t) + "/none?sslmode=disable&connect_timeout=2"

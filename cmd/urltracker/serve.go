@@ -27,7 +27,6 @@ import (
 	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/server"
 	"github.com/urltracker/urltracker/store"
-	"github.com/urltracker/urltracker/tracer"
 	"github.com/urltracker/urltracker/trackier"
 )
 
@@ -68,14 +67,15 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		logger.Info("migrations applied", "migrations", applied)
 	}
 
-	trc := tracer.New(tracerConfig(cfg))
-	defer trc.CloseIdleConnections()
+	engines := newEngines(cfg)
+	defer engines.Close()
+	trc := engines.HTTP
 	mtr := metrics.New(db, logger, jobs.QueueChecks, jobs.QueueActions)
 	jdg, err := judge.New(judge.Config{Tracer: trc, CertWarn: time.Duration(cfg.CertWarnDays) * 24 * time.Hour})
 	if err != nil {
 		return err
 	}
-	runner := &jobs.Runner{DB: db, Tracer: trc, Judge: jdg, Logger: logger, Metrics: mtr}
+	runner := &jobs.Runner{DB: db, Tracer: trc, Browser: engines.Browser, Judge: jdg, Logger: logger, Metrics: mtr}
 	api := trackier.New(cfg.APITimeout)
 	queue, err := jobs.NewQueue(db, runner, jobs.Options{
 		CheckConcurrency: cfg.CheckConcurrency,
@@ -109,7 +109,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		Handler: server.NewServer(server.Deps{
 			DB: db, Intake: intake, Queue: queue, Runner: runner, Tracer: trc, Trackier: api, Logger: logger,
 			AdminToken: adminToken, Auth: authn, PublicURL: cfg.PublicURL, Instance: cfg.Instance,
-			Now: time.Now, Draining: &draining, Metrics: mtr,
+			Now: time.Now, Draining: &draining, Metrics: mtr, BrowserAvailable: engines.Browser.Available,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,

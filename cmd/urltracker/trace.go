@@ -15,7 +15,7 @@ import (
 	"github.com/urltracker/urltracker/tracer"
 )
 
-const traceUsage = `usage: urltracker trace [--json] [--expected-host HOST] URL
+const traceUsage = `usage: urltracker trace [--json] [--expected-host HOST] [--engine http|browser] URL
 
 Follows URL's redirect chain as a check does (same tracer, same limits and
 address guard, configured by the URLTRACKER_* variables) and prints every hop
@@ -24,6 +24,8 @@ and the verdict. Flags may also follow the URL.
 flags:
   --json                 print the Check as JSON
   --expected-host HOST   judge the landing host against HOST
+  --engine ENGINE        http (default) or browser: a headless Chromium
+                         (URLTRACKER_CHROMIUM), through the same address guard
 
 exit codes: 0 healthy, 1 any other verdict, 2 usage.
 `
@@ -34,6 +36,7 @@ func traceCmd(ctx context.Context, p cmdEnv, args []string) error {
 	fs := flag.NewFlagSet("trace", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "")
 	expected := fs.String("expected-host", "", "")
+	engine := fs.String("engine", urltracker.EngineHTTP, "")
 	// Accept flags after the URL too: `urltracker trace URL --json`.
 	var positional []string
 	rest := args
@@ -54,13 +57,21 @@ func traceCmd(ctx context.Context, p cmdEnv, args []string) error {
 	if u, err := url.Parse(target); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return usageError(p.stderr, traceUsage, fmt.Errorf("%q is not an absolute http(s) URL", target))
 	}
+	if *engine != urltracker.EngineHTTP && *engine != urltracker.EngineBrowser {
+		return usageError(p.stderr, traceUsage, fmt.Errorf("--engine %q: want http or browser", *engine))
+	}
 	cfg, err := loadConfig(p)
 	if err != nil {
 		return err
 	}
-	trc := tracer.New(tracerConfig(cfg))
-	defer trc.CloseIdleConnections()
-	check := trc.Trace(ctx, tracer.Request{URL: target, ExpectedHost: *expected})
+	engines := newEngines(cfg)
+	defer engines.Close()
+	if *engine == urltracker.EngineBrowser {
+		if err := engines.Browser.Available(); err != nil {
+			return exitWith(1, err)
+		}
+	}
+	check := engines.Trace(ctx, *engine, tracer.Request{URL: target, ExpectedHost: *expected})
 	if *asJSON {
 		if err := jsonenc.EncodeIndent(p.stdout, check); err != nil {
 			return err
