@@ -1,6 +1,7 @@
 package urltracker
 
 import (
+	"encoding/json"
 	"net/mail"
 	"net/url"
 	"strconv"
@@ -187,7 +188,7 @@ func (c Channel) Validate() FieldErrors {
 		fe["kind"] = "must be one of slack, teams, discord, telegram, email, webhook"
 	}
 	if c.Template != "" {
-		if _, err := template.New("body").Parse(c.Template); err != nil {
+		if _, err := template.New("body").Funcs(TemplateFuncs).Parse(c.Template); err != nil {
 			fe["template"] = "not a valid Go text/template: " + err.Error()
 		}
 	}
@@ -208,4 +209,25 @@ func RedactSecretURL(raw string) string {
 		return "(invalid URL)"
 	}
 	return u.Scheme + "://" + u.Host + "/…"
+}
+
+// LegacyAlertTemplate is the body of the implicit channel behind an offer's
+// policy.alert_url: the JSON shape alert_url always received, whose "text"
+// a Slack incoming webhook shows as is.
+const LegacyAlertTemplate = `{"text":{{json (print .Title ". " .Text)}},"event":{{json .Event}},"offer_id":{{.OfferID}},` +
+	`"offer_name":{{json .OfferName}},"verdict":{{json .Verdict}},"check_id":{{.CheckID}},"final_url":{{json .FinalURL}},` +
+	`"error":{{json .Error}},"action":{{json .Action}},"outcome":{{json .Outcome}},"outage":{{json .OutageKey}},"link":{{json .Link}},"timestamp":{{json .At}}}`
+
+// TemplateFuncs are the functions a webhook channel's template may call:
+// json writes a value as JSON, e.g. "text": {{json .Title}}.
+var TemplateFuncs = template.FuncMap{
+	"json": func(v any) (string, error) {
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			return "", err
+		}
+		return strings.TrimSuffix(b.String(), "\n"), nil
+	},
 }

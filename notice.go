@@ -82,3 +82,37 @@ func HumanDuration(d time.Duration) string {
 	}
 	return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
 }
+
+// DeliveryOutcome is how one attempt to deliver a notice ended.
+type DeliveryOutcome string
+
+// The outcomes of a delivery attempt.
+const (
+	DeliverySucceeded DeliveryOutcome = "succeeded"
+	// DeliveryRetrying: the attempt failed and will be tried again.
+	DeliveryRetrying DeliveryOutcome = "retrying"
+	// DeliveryFailed: the delivery gave up.
+	DeliveryFailed DeliveryOutcome = "failed"
+	// DeliverySilenced: a snooze or maintenance window held the notice
+	// back; Error says which. Nothing was sent.
+	DeliverySilenced DeliveryOutcome = "silenced"
+)
+
+// Delivery is one attempt to deliver a notice to a channel, as the
+// deliveries log records it.
+type Delivery struct {
+	ID        int64 `json:"id"`
+	ChannelID int64 `json:"channel_id"`
+	// OfferID is nil for a notice about no offer (kill switch, test).
+	OfferID       *int64          `json:"offer_id"`
+	JobID         int64           `json:"job_id"`
+	Attempt       int             `json:"attempt"`
+	At            time.Time       `json:"at"`
+	Event         NoticeEvent     `json:"event"`
+	Title         string          `json:"title"`
+	Outcome       DeliveryOutcome `json:"outcome"`
+	StatusCode    int             `json:"status_code"`
+	Error         string          `json:"error"`
+	DurationMS    int64           `json:"duration_ms"`
+	NextAttemptAt *time.Time      `json:"next_attempt_at,omitempty"`
+}

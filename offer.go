@@ -3,6 +3,7 @@ package urltracker
 import (
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -24,6 +25,8 @@ func NewOffer() Offer {
 		Enabled:               true,
 		Policy: Policy{Mode: ModeObserve, HoldStatus: HoldDisabled,
 			ConfirmAfterSeconds: DefaultConfirmAfterSeconds},
+		Alert:    DefaultAlertSettings(),
+		Channels: []int64{},
 	}
 }
 
@@ -45,6 +48,18 @@ func (o Offer) Normalize() Offer {
 	if o.Policy.HoldStatus == "" {
 		o.Policy.HoldStatus = HoldDisabled
 	}
+	// A threshold of 0 means nothing; it is the default left out.
+	if o.Alert.FailureThreshold == 0 {
+		o.Alert.FailureThreshold = DefaultFailureThreshold
+	}
+	if o.Alert.SuccessThreshold == 0 {
+		o.Alert.SuccessThreshold = DefaultSuccessThreshold
+	}
+	if o.Channels == nil {
+		o.Channels = []int64{}
+	}
+	slices.Sort(o.Channels)
+	o.Channels = slices.Compact(o.Channels)
 	return o
 }
 
@@ -100,6 +115,10 @@ func (o Offer) Validate() FieldErrors {
 		if msg := CheckHTTPURL(o.Policy.AlertURL); msg != "" {
 			fe["policy.alert_url"] = msg
 		}
+	}
+	o.Alert.validate(fe)
+	if len(o.Channels) > 50 {
+		fe["channels"] = "at most 50 channels"
 	}
 	o.validateActions(fe)
 	if len(fe) == 0 {

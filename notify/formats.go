@@ -215,15 +215,6 @@ type NoticeData struct {
 	Duration string
 }
 
-// templateFuncs are the functions a webhook template may call.
-var templateFuncs = template.FuncMap{
-	// json writes a value as JSON, e.g. "text": {{json .Title}}.
-	"json": func(v any) (string, error) {
-		b, err := jsonenc.Marshal(v)
-		return string(b), err
-	},
-}
-
 // WebhookBody renders a webhook channel's body for n.
 func WebhookBody(ch urltracker.Channel, n urltracker.Notice) ([]byte, error) {
 	j, err := jsonenc.Marshal(n)
@@ -233,7 +224,7 @@ func WebhookBody(ch urltracker.Channel, n urltracker.Notice) ([]byte, error) {
 	if ch.Template == "" {
 		return j, nil
 	}
-	t, err := template.New("body").Funcs(templateFuncs).Option("missingkey=error").Parse(ch.Template)
+	t, err := template.New("body").Funcs(urltracker.TemplateFuncs).Option("missingkey=error").Parse(ch.Template)
 	if err != nil {
 		return nil, &Error{Msg: "the channel's template does not parse: " + err.Error()}
 	}

@@ -31,18 +31,23 @@ type Health struct {
 	Redirect string `json:"redirect,omitempty"`
 	// ProposedDestination is the redirect target last proposed.
 	ProposedDestination string `json:"proposed_destination,omitempty"`
+	// OutageStartedAt is the first failing check of the outage now open;
+	// NotifiedAt when its last notice (failing or reminder) was decided,
+	// nil until the outage reached the alert threshold.
+	OutageStartedAt *time.Time `json:"outage_started_at,omitempty"`
+	NotifiedAt      *time.Time `json:"notified_at,omitempty"`
 }
 
 const healthColumns = `state, hold_observed, hold_status, held_at, consecutive_failures, consecutive_successes, last_verdict,
-	redirect, proposed_destination`
+	redirect, proposed_destination, outage_started_at, notified_at`
 
 func scanHealth(s scanner, h *Health) error {
-	var heldAt sql.NullInt64
+	var heldAt, outage, notified sql.NullInt64
 	if err := s.Scan(&h.State, &h.HoldObserved, &h.HoldStatus, &heldAt, &h.ConsecutiveFailures, &h.ConsecutiveSuccesses,
-		&h.LastVerdict, &h.Redirect, &h.ProposedDestination); err != nil {
+		&h.LastVerdict, &h.Redirect, &h.ProposedDestination, &outage, &notified); err != nil {
 		return err
 	}
-	h.HeldAt = fromNullMicros(heldAt)
+	h.HeldAt, h.OutageStartedAt, h.NotifiedAt = fromNullMicros(heldAt), fromNullMicros(outage), fromNullMicros(notified)
 	return nil
 }
 
@@ -67,15 +72,12 @@ func (db *DB) HealthForUpdateTx(ctx context.Context, tx *sql.Tx, offerID int64) 
 
 // SaveHealthTx stores h inside tx.
 func (db *DB) SaveHealthTx(ctx context.Context, tx *sql.Tx, h Health) error {
-	var heldAt sql.NullInt64
-	if h.HeldAt != nil {
-		heldAt = sql.NullInt64{Int64: micros(*h.HeldAt), Valid: true}
-	}
 	_, err := tx.ExecContext(ctx, db.q(`UPDATE offer_health SET state = ?, hold_observed = ?, hold_status = ?, held_at = ?,
 		consecutive_failures = ?, consecutive_successes = ?, last_verdict = ?, redirect = ?, proposed_destination = ?,
-		updated_at = ? WHERE offer_id = ?`),
-		string(h.State), h.HoldObserved, string(h.HoldStatus), heldAt, h.ConsecutiveFailures, h.ConsecutiveSuccesses,
-		string(h.LastVerdict), h.Redirect, h.ProposedDestination, micros(db.now()), h.OfferID)
+		outage_started_at = ?, notified_at = ?, updated_at = ? WHERE offer_id = ?`),
+		string(h.State), h.HoldObserved, string(h.HoldStatus), nullMicros(h.HeldAt), h.ConsecutiveFailures, h.ConsecutiveSuccesses,
+		string(h.LastVerdict), h.Redirect, h.ProposedDestination, nullMicros(h.OutageStartedAt), nullMicros(h.NotifiedAt),
+		micros(db.now()), h.OfferID)
 	if err != nil {
 		return fmt.Errorf("save health of offer %d: %w", h.OfferID, err)
 	}

@@ -32,12 +32,16 @@ func TestPolicyMigrationKeepsExistingOffersActing(t *testing.T) {
 				}
 			}
 			var policyMigration string
+			var later []string
 			for _, m := range ms {
-				if strings.HasSuffix(m.Name, "_policy.sql") {
+				switch {
+				case strings.HasSuffix(m.Name, "_policy.sql"):
 					policyMigration = m.SQL
-					break
+				case policyMigration != "":
+					later = append(later, m.SQL)
+				default:
+					exec(db.dialectSQL(m.SQL))
 				}
-				exec(db.dialectSQL(m.SQL))
 			}
 			old := `{"pause_after_failures":2,"resume_after_successes":1,"update_destination":false,"destination_params":null,"alert_url":""}`
 			exec(`INSERT INTO offers (name, url, update_interval_seconds, enabled, trackier_api_base_url, trackier_api_key,
@@ -50,6 +54,10 @@ func TestPolicyMigrationKeepsExistingOffersActing(t *testing.T) {
 				VALUES (1, 'paused_by_urltracker', 2, 'broken', 7000000)`)
 
 			exec(policyMigration)
+			// Later migrations, so that the offer reads back as today's.
+			for _, m := range later {
+				exec(db.dialectSQL(m))
+			}
 
 			held, err := db.Offer(ctx, 1)
 			if err != nil {
