@@ -86,6 +86,11 @@ func Register(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /trackier/import", page(h.importForm))
 	mux.Handle("POST /trackier/import", form(h.importCampaigns))
 
+	mux.Handle("GET /channels", page(h.channels))
+	mux.Handle("POST /channels", form(h.createChannel))
+	mux.Handle("POST /channels/{id}/test", form(h.testChannel))
+	mux.Handle("POST /offers/{id}/snooze", form(h.snoozeOffer))
+
 	mux.Handle("GET /trace", page(h.trace))
 
 	assets, _ := fs.Sub(assetFS, "assets")

@@ -161,7 +161,7 @@ func (h *handlers) killSwitch(w http.ResponseWriter, r *http.Request) {
 		h.renderError(w, r, http.StatusBadRequest, "enabled must be true or false; nothing was changed.")
 		return
 	}
-	previous, err := h.d.DB.SetKillSwitch(r.Context(), enable, h.d.Instance)
+	previous, err := h.d.Queue.SetKillSwitch(r.Context(), enable, h.d.Instance)
 	if err != nil {
 		h.storageError(w, r, err)
 		return

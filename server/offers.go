@@ -2,8 +2,10 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -25,6 +27,10 @@ type offerInput struct {
 	// Policy is applied over the offer's policy: fields it leaves out keep
 	// their value (PATCH) or default (create).
 	Policy json.RawMessage `json:"policy"`
+	// Alert is applied over the offer's alert settings the same way;
+	// Channels replaces the offer's channel list.
+	Alert    json.RawMessage `json:"alert"`
+	Channels *[]int64        `json:"channels"`
 }
 
 type trackierInput struct {
@@ -62,17 +68,52 @@ func (in offerInput) apply(o urltracker.Offer) (urltracker.Offer, error) {
 		// A fresh map, so that destination_params given replace the old
 		// ones rather than merge into them.
 		o.Policy.DestinationParams = nil
-		dec := json.NewDecoder(bytes.NewReader(in.Policy))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&o.Policy); err != nil {
-			if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-				// encoding/json has no error type for this one.
-				return o, errors.New("unknown field " + field + " in policy: see README.md for the policy fields")
-			}
-			return o, errors.New("malformed JSON body: policy: " + jsonErrorText(err))
-		}
+	}
+	if err := decodeStrict(in.Policy, &o.Policy, "policy"); err != nil {
+		return o, err
+	}
+	if err := decodeStrict(in.Alert, &o.Alert, "alert"); err != nil {
+		return o, err
+	}
+	if in.Channels != nil {
+		o.Channels = *in.Channels
 	}
 	return o.Normalize(), nil
+}
+
+// decodeStrict decodes raw, when present, over v, refusing unknown fields;
+// section names the object in errors.
+func decodeStrict(raw json.RawMessage, v any, section string) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			// encoding/json has no error type for this one.
+			return errors.New("unknown field " + field + " in " + section + ": see README.md for the " + section + " fields")
+		}
+		return errors.New("malformed JSON body: " + section + ": " + jsonErrorText(err))
+	}
+	return nil
+}
+
+// validateOffer checks o's fields and that the channels it names exist.
+func validateOffer(ctx context.Context, d Deps, o urltracker.Offer) urltracker.FieldErrors {
+	fe := o.Validate()
+	if fe == nil {
+		fe = urltracker.FieldErrors{}
+	}
+	if missing, err := d.DB.MissingChannels(ctx, o.Channels); err != nil {
+		fe["channels"] = "could not be checked: " + err.Error()
+	} else if len(missing) > 0 {
+		fe["channels"] = fmt.Sprintf("no channel %d: list them with GET /api/channels, or create one with POST /api/channels", missing[0])
+	}
+	if len(fe) == 0 {
+		return nil
+	}
+	return fe
 }
 
 // offerView is an offer as the API shows it, with its S2S push URL.
@@ -114,7 +155,7 @@ func handleOfferCreate(d Deps) http.Handler {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		if fe := o.Validate(); fe != nil {
+		if fe := validateOffer(r.Context(), d, o); fe != nil {
 			writeFieldErrors(w, fe)
 			return
 		}
@@ -177,7 +218,7 @@ func handleOfferPatch(d Deps) http.Handler {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		if fe := o.Validate(); fe != nil {
+		if fe := validateOffer(r.Context(), d, o); fe != nil {
 			writeFieldErrors(w, fe)
 			return
 		}

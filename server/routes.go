@@ -29,6 +29,22 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /api/offers/{id}/trackier-test", admin(handleTrackierTest(d)))
 	mux.Handle("POST /api/offers/{id}/actions/{actionID}/approve", admin(handleActionApprove(d)))
 	mux.Handle("POST /api/trackier/import", admin(handleTrackierImport(d)))
+	mux.Handle("GET /api/offers/{id}/deliveries", admin(handleOfferDeliveries(d)))
+	mux.Handle("POST /api/offers/{id}/snooze", admin(handleOfferSnooze(d)))
+
+	mux.Handle("POST /api/channels", admin(handleChannelCreate(d)))
+	mux.Handle("GET /api/channels", admin(handleChannelList(d)))
+	mux.Handle("GET /api/channels/{id}", admin(handleChannelGet(d)))
+	mux.Handle("PATCH /api/channels/{id}", admin(handleChannelPatch(d)))
+	mux.Handle("DELETE /api/channels/{id}", admin(handleChannelDelete(d)))
+	mux.Handle("POST /api/channels/{id}/test", admin(handleChannelTest(d)))
+	mux.Handle("GET /api/channels/{id}/deliveries", admin(handleChannelDeliveries(d)))
+
+	mux.Handle("POST /api/maintenance", admin(handleMaintenanceCreate(d)))
+	mux.Handle("GET /api/maintenance", admin(handleMaintenanceList(d)))
+	mux.Handle("GET /api/maintenance/{id}", admin(handleMaintenanceGet(d)))
+	mux.Handle("PATCH /api/maintenance/{id}", admin(handleMaintenancePatch(d)))
+	mux.Handle("DELETE /api/maintenance/{id}", admin(handleMaintenanceDelete(d)))
 
 	mux.Handle("GET /api/openapi.json", handleOpenAPI())
 	mux.Handle("GET /healthz", handleHealthz())

@@ -92,7 +92,7 @@ func handleEmergencyToggle(d Deps) http.Handler {
 			writeError(w, http.StatusBadRequest, "enabled must be true (automation on) or false (stop all checks and actions)")
 			return
 		}
-		previous, err := d.DB.SetKillSwitch(r.Context(), enabled, d.Instance)
+		previous, err := d.Queue.SetKillSwitch(r.Context(), enabled, d.Instance)
 		if err != nil {
 			storeError(w, err)
 			return

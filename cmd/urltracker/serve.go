@@ -16,11 +16,11 @@ import (
 	"time"
 
 	"github.com/urltracker/urltracker"
-	"github.com/urltracker/urltracker/alert"
 	"github.com/urltracker/urltracker/config"
 	"github.com/urltracker/urltracker/intake"
 	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/metrics"
+	"github.com/urltracker/urltracker/notify"
 	"github.com/urltracker/urltracker/server"
 	"github.com/urltracker/urltracker/store"
 	"github.com/urltracker/urltracker/tracer"
@@ -66,7 +66,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 
 	trc := tracer.New(tracerConfig(cfg))
 	defer trc.CloseIdleConnections()
-	mtr := metrics.New(db, logger, jobs.QueueChecks, jobs.QueueActions)
+	mtr := metrics.New(db, logger, jobs.QueueChecks, jobs.QueueActions, jobs.QueueNotify)
 	runner := &jobs.Runner{DB: db, Tracer: trc, Logger: logger, Metrics: mtr}
 	api := trackier.New(cfg.APITimeout)
 	queue, err := jobs.NewQueue(db, runner, jobs.Options{
@@ -76,8 +76,9 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		Retention:        store.RetentionPolicy{MaxAge: cfg.Retention, KeepPerOffer: cfg.RetentionKeep},
 		Metrics:          mtr,
 		Trackier:         api,
-		Alerts:           alert.NewSender(cfg.APITimeout),
+		Notifier:         notify.NewSender(cfg.APITimeout),
 		APITimeout:       cfg.APITimeout,
+		PublicURL:        cfg.PublicURL,
 		// Actions are short HTTP calls; a few at a time keep a slow API
 		// from holding many connections open.
 		ActionConcurrency: 4,
