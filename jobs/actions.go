@@ -324,4 +324,3 @@ func redact(s, secret string) string {
 	}
 	return strings.ReplaceAll(s, secret, "[redacted]")
 }
-

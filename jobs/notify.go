@@ -141,7 +141,9 @@ func (w *notifyWorker) NextRetry(job *river.Job[NotifyArgs]) time.Time {
 }
 
 // Timeout leaves the call its deadline and time to log the attempt.
-func (w *notifyWorker) Timeout(*river.Job[NotifyArgs]) time.Duration { return w.timeout + 15*time.Second }
+func (w *notifyWorker) Timeout(*river.Job[NotifyArgs]) time.Duration {
+	return w.timeout + 15*time.Second
+}
 
 func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) error {
 	args := job.Args
