@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/internal/testutil"
 	"github.com/urltracker/urltracker/notify"
+	"github.com/urltracker/urltracker/store"
 )
 
 // chatReceiver is a local incoming webhook (Slack's, or a plain webhook
@@ -304,5 +306,76 @@ func TestMaintenanceWindowsAPI(t *testing.T) {
 	a.JSON(t, "DELETE", fmt.Sprintf("/api/maintenance/%d", w.ID), nil, true, http.StatusOK, nil)
 	if status, _ := a.Do(t, "GET", fmt.Sprintf("/api/maintenance/%d", w.ID), nil, true); status != http.StatusNotFound {
 		t.Errorf("deleted window: %d", status)
+	}
+}
+
+// TestFleetSendsOneMessagePerChannelPerOutage: three instances on one
+// PostgreSQL database check a broken offer at the same time, each through
+// its own trigger, then again once it healed; each channel gets exactly one
+// failing and one resolved message.
+func TestFleetSendsOneMessagePerChannelPerOutage(t *testing.T) {
+	site := newOfferSite(t)
+	slack, hook := newChatReceiver(t), newChatReceiver(t)
+	dbURL := testutil.PostgresURL(t)
+	fleet := startFleet(t, dbURL, 3)
+	db, err := store.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var hookCh urltracker.Channel
+	fleet[0].JSON(t, "POST", "/api/channels", map[string]any{"name": "ops", "kind": "slack", "default": true, "url": slack.URL + "/s"},
+		true, http.StatusCreated, nil)
+	fleet[1].JSON(t, "POST", "/api/channels", map[string]any{"name": "hook", "kind": "webhook", "url": hook.URL + "/h"},
+		true, http.StatusCreated, &hookCh)
+	offer := createOffer(t, fleet[2], map[string]any{"name": "fleet-outage", "url": site.URL(), "update_interval_seconds": fleetInterval,
+		"check_every_seconds": 0, "policy": map[string]any{"confirm_after_seconds": 0},
+		"alert": map[string]any{"failure_threshold": 1, "remind_every_seconds": 0}, "channels": []int64{hookCh.ID}})
+
+	together := func(verdict urltracker.Verdict) {
+		var wg sync.WaitGroup
+		for _, a := range fleet {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var c urltracker.Check
+				a.JSON(t, "POST", fmt.Sprintf("/api/trackier-trigger/%d", offer.ID), nil, true, http.StatusOK, &c)
+				if c.Verdict != verdict {
+					t.Errorf("check verdict %s, want %s", c.Verdict, verdict)
+				}
+			}()
+		}
+		wg.Wait()
+		// Every notice was enqueued in the transaction of its check, which
+		// committed before the trigger answered: wait until all ran.
+		testutil.Eventually(t, 30*time.Second, "notification jobs to settle", func() bool {
+			var n int
+			if err := db.SQL().QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'notify'
+				AND state NOT IN ('completed', 'cancelled', 'discarded')`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n == 0
+		})
+	}
+	site.broken.Store(true)
+	together(urltracker.VerdictBroken)
+	site.broken.Store(false)
+	together(urltracker.VerdictHealthy)
+	for name, r := range map[string]*chatReceiver{"slack": slack, "webhook": hook} {
+		var events []string
+		for _, m := range r.messages(t) {
+			if e, ok := m["event"]; ok {
+				events = append(events, fmt.Sprint(e))
+			} else {
+				events = append(events, fmt.Sprint(m["text"]))
+			}
+		}
+		want := []string{`Offer "fleet-outage" is failing: broken`, `Offer "fleet-outage" is healthy again`}
+		if name == "webhook" {
+			want = []string{"failing", "resolved"}
+		}
+		if strings.Join(events, "|") != strings.Join(want, "|") {
+			t.Errorf("%s got %q, want exactly %q", name, events, want)
+		}
 	}
 }
