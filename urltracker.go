@@ -93,6 +93,7 @@ const (
 	RedirectHTTP       RedirectType = "http"
 	RedirectMeta       RedirectType = "meta"
 	RedirectJavaScript RedirectType = "javascript"
+	RedirectForm       RedirectType = "form" // a form the page submitted by itself
 	RedirectFinal      RedirectType = "final"
 	RedirectError      RedirectType = "error"
 )

@@ -42,6 +42,15 @@ type Config struct {
 	GoMemLimitSet bool
 	Retention     time.Duration
 	RetentionKeep int
+	// SessionIdle and SessionLifetime end dashboard sessions unused this
+	// long, and this long after sign-in.
+	SessionIdle     time.Duration
+	SessionLifetime time.Duration
+	// TrustedProxies may set X-Forwarded-For (client addresses in sign-in
+	// throttling, logs and the audit log).
+	TrustedProxies []netip.Prefix
+	// SQLiteSynchronous is SQLite's synchronous setting, NORMAL or FULL.
+	SQLiteSynchronous string
 }
 
 // Error is an invalid configuration value. Its message names the variable and
@@ -85,6 +94,10 @@ var Variables = []Variable{
 	{"URLTRACKER_MEMORY_LIMIT", "400MiB", "soft memory limit for the Go runtime (ignored when GOMEMLIMIT is set)"},
 	{"URLTRACKER_RETENTION", "720h", "events older than this are deleted"},
 	{"URLTRACKER_RETENTION_KEEP", "1000", "checks and actions kept per offer"},
+	{"URLTRACKER_SESSION_IDLE_TIMEOUT", "2h", "a dashboard session unused this long ends"},
+	{"URLTRACKER_SESSION_LIFETIME", "12h", "a dashboard session ends this long after sign-in, used or not"},
+	{"URLTRACKER_TRUSTED_PROXIES", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client; default none"},
+	{"URLTRACKER_SQLITE_SYNCHRONOUS", "NORMAL", "NORMAL: a process crash loses nothing, an OS crash or power loss may lose the last commits; FULL: neither does, each commit waits for the disk"},
 }
 
 // Load reads the configuration through getenv and validates every value.
@@ -111,6 +124,13 @@ func Load(getenv func(string) string) (Config, error) {
 		GoMemLimitSet:       getenv("GOMEMLIMIT") != "",
 		Retention:           l.duration("URLTRACKER_RETENTION", 720*time.Hour),
 		RetentionKeep:       l.integer("URLTRACKER_RETENTION_KEEP", 1000, 1, 1_000_000),
+		SessionIdle:         l.durationMin("URLTRACKER_SESSION_IDLE_TIMEOUT", 2*time.Hour, time.Minute),
+		SessionLifetime:     l.durationMin("URLTRACKER_SESSION_LIFETIME", 12*time.Hour, time.Minute),
+		TrustedProxies:      l.prefixes("URLTRACKER_TRUSTED_PROXIES"),
+		SQLiteSynchronous:   strings.ToUpper(l.str("URLTRACKER_SQLITE_SYNCHRONOUS", "NORMAL")),
+	}
+	if cfg.SQLiteSynchronous != "NORMAL" && cfg.SQLiteSynchronous != "FULL" {
+		l.fail("URLTRACKER_SQLITE_SYNCHRONOUS", cfg.SQLiteSynchronous, "NORMAL or FULL")
 	}
 	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
 		l.fail("URLTRACKER_ADDR", cfg.Addr, "a listen address such as :3000 or 127.0.0.1:3000")
@@ -231,6 +251,28 @@ func (l *loader) cidrs(name string) []netip.Prefix {
 		l.fail(name, v, "comma-separated CIDRs or addresses such as 127.0.0.0/8,::1 ("+err.Error()+")")
 	}
 	return prefixes
+}
+
+func (l *loader) prefixes(name string) []netip.Prefix {
+	v := l.getenv(name)
+	var out []netip.Prefix
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			a, aerr := netip.ParseAddr(part)
+			if aerr != nil {
+				l.fail(name, v, "comma-separated CIDRs or addresses such as 10.0.0.0/8,192.0.2.7")
+				return nil
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out
 }
 
 // ParseBytes parses sizes such as 400MiB, 1GiB, 500MB or a plain byte count.

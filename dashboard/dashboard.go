@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/auth"
 	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/store"
 	"github.com/urltracker/urltracker/tracer"
@@ -32,11 +34,14 @@ const liveRefresh = 5 * time.Second
 type Deps struct {
 	DB *store.DB
 	// Queue deletes offers, so that their pending jobs are cancelled too.
-	Queue      *jobs.Queue
-	Runner     *jobs.Runner
-	Tracer     *tracer.Tracer
-	Logger     *slog.Logger
+	Queue  *jobs.Queue
+	Runner *jobs.Runner
+	Tracer *tracer.Tracer
+	Logger *slog.Logger
+	// AdminToken is the break-glass admin token. Auth, when nil, is built
+	// from it with the default session lifetimes and no trusted proxies.
 	AdminToken string
+	Auth       *auth.Service
 	Instance   string
 	Now        func() time.Time
 	// PushURL builds the S2S push URL of a webhook token, the same one the
@@ -54,44 +59,56 @@ type Deps struct {
 
 // Register adds the dashboard's routes to mux.
 func Register(mux *http.ServeMux, d Deps) {
+	if d.Auth == nil {
+		d.Auth = auth.New(d.DB, auth.Config{AdminToken: d.AdminToken, SessionIdle: auth.DefaultSessionIdle, SessionLifetime: auth.DefaultSessionLifetime}, d.Now, d.Logger)
+	}
 	h := newHandlers(d)
-	page := func(next http.HandlerFunc) http.Handler { return h.secure(h.requireSession(next)) }
-	form := func(next http.HandlerFunc) http.Handler { return h.secure(h.requireSession(h.requireCSRF(next))) }
+	// page and form take the least role that may see the page or send the
+	// form (the same as the API's for the same change); every form a
+	// session sends is recorded in the audit log.
+	page := func(need urltracker.Role, next http.HandlerFunc) http.Handler {
+		return h.secure(h.requireSession(need, next))
+	}
+	form := func(need urltracker.Role, next http.HandlerFunc) http.Handler {
+		return h.secure(h.requireSession(need, h.requireCSRF(h.audited(next))))
+	}
 	live := func(next http.HandlerFunc) http.Handler { return h.secure(h.requireSessionLive(next)) }
+	viewer, operator, admin := urltracker.RoleViewer, urltracker.RoleOperator, urltracker.RoleAdmin
 
 	mux.Handle("GET /login", h.secure(http.HandlerFunc(h.loginForm)))
 	mux.Handle("POST /login", h.secure(h.requireCSRF(h.login)))
-	mux.Handle("GET /logout", page(h.logoutForm))
-	mux.Handle("POST /logout", form(h.logout))
+	mux.Handle("GET /logout", page(viewer, h.logoutForm))
+	mux.Handle("POST /logout", h.secure(h.requireSession(viewer, h.requireCSRF(h.logout))))
 
-	mux.Handle("GET /{$}", page(h.overview))
+	mux.Handle("GET /{$}", page(viewer, h.overview))
 	mux.Handle("GET /live/overview", live(h.overviewLive))
-	mux.Handle("GET /kill-switch", page(h.killSwitchForm))
-	mux.Handle("POST /kill-switch", form(h.killSwitch))
+	mux.Handle("GET /kill-switch", page(operator, h.killSwitchForm))
+	mux.Handle("POST /kill-switch", form(operator, h.killSwitch))
 
-	mux.Handle("GET /offers", page(h.offers))
+	mux.Handle("GET /offers", page(viewer, h.offers))
 	mux.Handle("GET /live/offers", live(h.offersLive))
-	mux.Handle("GET /offers/new", page(h.newOfferForm))
-	mux.Handle("POST /offers/new", form(h.createOffer))
-	mux.Handle("GET /offers/{id}", page(h.offer))
+	mux.Handle("GET /offers/new", page(admin, h.newOfferForm))
+	mux.Handle("POST /offers/new", form(admin, h.createOffer))
+	mux.Handle("GET /offers/{id}", page(viewer, h.offer))
 	mux.Handle("GET /live/offers/{id}", live(h.offerLive))
-	mux.Handle("GET /offers/{id}/edit", page(h.editOfferForm))
-	mux.Handle("POST /offers/{id}/edit", form(h.updateOffer))
-	mux.Handle("GET /offers/{id}/delete", page(h.deleteOfferForm))
-	mux.Handle("POST /offers/{id}/delete", form(h.deleteOffer))
-	mux.Handle("POST /offers/{id}/check", form(h.checkNow))
-	mux.Handle("POST /offers/{id}/actions/{actionID}/approve", form(h.approveAction))
-	mux.Handle("POST /offers/{id}/trackier-test", form(h.d.TrackierTest.ServeHTTP))
+	mux.Handle("GET /offers/{id}/edit", page(admin, h.editOfferForm))
+	mux.Handle("POST /offers/{id}/edit", form(admin, h.updateOffer))
+	mux.Handle("GET /offers/{id}/delete", page(admin, h.deleteOfferForm))
+	mux.Handle("POST /offers/{id}/delete", form(admin, h.deleteOffer))
+	mux.Handle("POST /offers/{id}/check", form(operator, h.checkNow))
+	mux.Handle("POST /offers/{id}/actions/{actionID}/approve", form(operator, h.approveAction))
+	mux.Handle("POST /offers/{id}/trackier-test", form(operator, h.d.TrackierTest.ServeHTTP))
 
-	mux.Handle("GET /trackier/import", page(h.importForm))
-	mux.Handle("POST /trackier/import", form(h.importCampaigns))
+	mux.Handle("GET /trackier/import", page(admin, h.importForm))
+	mux.Handle("POST /trackier/import", form(admin, h.importCampaigns))
 
-	mux.Handle("GET /channels", page(h.channels))
-	mux.Handle("POST /channels", form(h.createChannel))
-	mux.Handle("POST /channels/{id}/test", form(h.testChannel))
-	mux.Handle("POST /offers/{id}/snooze", form(h.snoozeOffer))
+	mux.Handle("GET /channels", page(viewer, h.channels))
+	mux.Handle("POST /channels", form(admin, h.createChannel))
+	mux.Handle("POST /channels/{id}/test", form(operator, h.testChannel))
+	mux.Handle("POST /offers/{id}/snooze", form(operator, h.snoozeOffer))
 
-	mux.Handle("GET /trace", page(h.trace))
+	mux.Handle("GET /trace", page(viewer, h.trace))
+	mux.Handle("GET /audit", page(viewer, h.audit))
 
 	assets, _ := fs.Sub(assetFS, "assets")
 	mux.Handle("GET /assets/", h.secure(http.StripPrefix("/assets/", http.FileServerFS(assets))))

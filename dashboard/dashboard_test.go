@@ -143,6 +143,23 @@ func (b *browser) do(req *http.Request) page {
 	return page{Status: resp.StatusCode, Location: resp.Header.Get("Location"), Body: string(body), Header: resp.Header}
 }
 
+// cookie returns the value of the browser's cookie name for the site.
+func (b *browser) cookie(name string) string {
+	u, _ := url.Parse(b.base)
+	for _, c := range b.hc.Jar.Cookies(u) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// setCookie puts a cookie in the browser, as one copied from elsewhere.
+func (b *browser) setCookie(name, value string) {
+	u, _ := url.Parse(b.base)
+	b.hc.Jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/"}})
+}
+
 func (b *browser) get(path string) page {
 	b.t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, b.base+path, nil)

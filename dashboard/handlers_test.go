@@ -14,6 +14,7 @@ import (
 
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/internal/testutil"
+	"github.com/urltracker/urltracker/store"
 )
 
 func TestPagesNeedASession(t *testing.T) {
@@ -93,6 +94,58 @@ func TestLogin(t *testing.T) {
 	}
 }
 
+// TestLoginNextStaysOnThisSite signs in with next values that browsers
+// would read as another site's address and checks where the answer sends
+// the browser: always a path on this site.
+func TestLoginNextStaysOnThisSite(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct{ next, want string }{
+		{"/offers", "/offers"},
+		{"/offers/7?check=3", "/offers/7?check=3"},
+		{"/offers/a%20b", "/offers/a%20b"},
+		{"/\t/evil.example", "/"},
+		{"/\n/evil.example", "/"},
+		{"/\r/evil.example", "/"},
+		{"/ /evil.example", "/"},
+		{"//evil.example/", "/"},
+		{"///evil.example/", "/"},
+		{"/\\evil.example", "/"},
+		{"\\/evil.example", "/"},
+		{"\\\\evil.example", "/"},
+		{"https://evil.example/", "/"},
+		{"http:evil.example", "/"},
+		{"javascript:alert(1)", "/"},
+		{"evil.example", "/"},
+		{" /offers", "/"},
+		{"/%2F/evil.example", "/"},
+		{"/\x00/evil.example", "/"},
+		{"", "/"},
+	} {
+		// Through the form (POST), as the login page sends it.
+		p := e.browser().post("/login", url.Values{"token": {adminToken}, "next": {tc.next}}, "/login")
+		if p.Status != http.StatusSeeOther || p.Location != tc.want {
+			t.Errorf("POST /login next=%q: status %d to %q, want 303 to %q", tc.next, p.Status, p.Location, tc.want)
+		}
+		// Through the address bar, for a browser already signed in.
+		b := e.browser()
+		b.login()
+		p = b.get("/login?next=" + url.QueryEscape(tc.next))
+		if p.Status != http.StatusSeeOther || p.Location != tc.want {
+			t.Errorf("GET /login?next=%q signed in: status %d to %q, want 303 to %q", tc.next, p.Status, p.Location, tc.want)
+		}
+		// The login page carries next in its form only when it is local.
+		if tc.want == "/" && tc.next != "" && tc.next != "/" {
+			mustNotContain(t, "login page for next="+tc.next, e.browser().get("/login?next="+url.QueryEscape(tc.next)).Body, "evil.example")
+		}
+	}
+	// The raw form of the reported hole: /login?next=/%09/evil.example.
+	b := e.browser()
+	b.login()
+	if p := b.get("/login?next=/%09/evil.example"); p.Location != "/" {
+		t.Errorf("GET /login?next=/%%09/evil.example: redirects to %q, want /", p.Location)
+	}
+}
+
 func TestLoginCookieIsSecureBehindHTTPS(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
@@ -147,6 +200,73 @@ func TestLogout(t *testing.T) {
 	}
 	if p := b.get("/login?done=signed-out"); !strings.Contains(p.Body, "You are signed out") {
 		t.Error("login page after logout does not say so")
+	}
+}
+
+// TestSignOutEndsTheSessionForGood copies the session cookie before
+// signing out and uses the copy afterwards, as someone who stole it would:
+// the session is gone from the database, so the copy opens nothing, not
+// even once the admin token is changed and changed back.
+func TestSignOutEndsTheSessionForGood(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.login()
+	stolen := b.cookie("urltracker_session")
+	if stolen == "" {
+		t.Fatal("no session cookie after sign-in")
+	}
+	p := b.post("/logout", url.Values{}, "/logout")
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("logout: status %d", p.Status)
+	}
+	thief := e.browser()
+	thief.setCookie("urltracker_session", stolen)
+	if p := thief.get("/offers"); p.Status != http.StatusSeeOther {
+		t.Errorf("copied cookie after sign-out: /offers status %d, want 303 to login", p.Status)
+	}
+	if p := thief.post("/kill-switch", url.Values{"enabled": {"false"}}, "/login"); p.Status != http.StatusSeeOther || p.Location != "/login" {
+		t.Errorf("copied cookie after sign-out flips the kill switch: status %d to %q", p.Status, p.Location)
+	}
+	if on, _ := e.DB.KillSwitch(context.Background()); !on {
+		t.Error("kill switch was turned off with a signed-out cookie")
+	}
+
+	// A session of the old admin token ends when the token changes, and
+	// stays ended when it is changed back.
+	b2 := e.browser()
+	b2.login()
+	kept := b2.cookie("urltracker_session")
+	rotated := &browser{t: t, base: e.serve(e.DB, adminToken+"-rotated"), hc: b2.hc}
+	if p := rotated.get("/offers"); p.Status != http.StatusSeeOther {
+		t.Errorf("after an admin token change, /offers: status %d, want 303", p.Status)
+	}
+	back := &browser{t: t, base: e.serve(e.DB, adminToken), hc: b2.hc}
+	back.setCookie("urltracker_session", kept)
+	if p := back.get("/offers"); p.Status != http.StatusSeeOther {
+		t.Errorf("admin token changed back: old session opens /offers (status %d), want 303", p.Status)
+	}
+}
+
+// TestSessionLifetimes ends a session unused for the idle timeout, and any
+// session at its absolute lifetime however busy.
+func TestSessionLifetimes(t *testing.T) {
+	e := newEnv(t)
+	idle := e.browser()
+	idle.login()
+	busy := e.browser()
+	busy.login()
+	for range 11 {
+		e.Clock.Add(time.Hour)
+		if p := busy.get("/offers"); p.Status != http.StatusOK {
+			t.Fatalf("busy session: status %d", p.Status)
+		}
+	}
+	if p := idle.get("/offers"); p.Status != http.StatusSeeOther {
+		t.Errorf("session unused for 11 h: status %d, want 303 (idle timeout 2 h)", p.Status)
+	}
+	e.Clock.Add(time.Hour + time.Minute)
+	if p := busy.get("/offers"); p.Status != http.StatusSeeOther {
+		t.Errorf("session used hourly, 12 h after sign-in: status %d, want 303 (lifetime 12 h)", p.Status)
 	}
 }
 
@@ -369,7 +489,7 @@ func TestKillSwitchThroughConfirmation(t *testing.T) {
 		t.Fatalf("kill switch: status %d to %q", p.Status, p.Location)
 	}
 	mustContain(t, "overview", b.get(p.Location).Body, "Automation is off on every instance", "The kill switch is pulled", "Turn automation on")
-	log, _ := e.DB.AuditLog(context.Background(), 1)
+	log, _ := e.DB.AuditLog(context.Background(), store.AuditFilter{Limit: 1})
 	if len(log) != 1 || log[0].Action != "kill_switch" || log[0].Instance != "dash-test" {
 		t.Errorf("audit log: %+v", log)
 	}

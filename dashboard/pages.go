@@ -1,8 +1,6 @@
 package dashboard
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"html/template"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/auth"
 	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/store"
 	"github.com/urltracker/urltracker/tracer"
@@ -35,7 +34,7 @@ func newHandlers(d Deps) *handlers {
 	return &handlers{
 		d:           d,
 		pages:       parseTemplates(),
-		signer:      &signer{d: d, adminHash: sha256.Sum256([]byte(d.AdminToken))},
+		signer:      &signer{d: d},
 		crossOrigin: http.NewCrossOriginProtection(),
 	}
 }
@@ -45,6 +44,10 @@ func newHandlers(d Deps) *handlers {
 type loginPage struct {
 	page
 	Next string
+	// Name is the user name typed, kept when the page is shown again;
+	// AskCode asks for the second factor.
+	Name    string
+	AskCode bool
 }
 
 func (h *handlers) loginForm(w http.ResponseWriter, r *http.Request) {
@@ -55,24 +58,56 @@ func (h *handlers) loginForm(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "login", &loginPage{page: page{Title: "Sign in"}, Next: localPath(r.URL.Query().Get("next"))})
 }
 
+// login signs in with a user's name and password (and code, with a second
+// factor), or with the break-glass admin token, and opens a session.
 func (h *handlers) login(w http.ResponseWriter, r *http.Request) {
 	next := localPath(r.PostFormValue("next"))
-	token := strings.TrimSpace(r.PostFormValue("token"))
-	if h.d.AdminToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(h.d.AdminToken)) != 1 {
-		h.d.Logger.Warn("dashboard: sign-in refused: wrong admin token")
-		h.render(w, r, http.StatusUnauthorized, "login", &loginPage{
-			page: page{Title: "Sign in", Error: "That is not the admin token. Use the value of URLTRACKER_ADMIN_TOKEN, or the contents of urltracker.admin-token beside the database."},
-			Next: next,
-		})
+	addr := h.d.Auth.ClientAddr(r)
+	lp := &loginPage{page: page{Title: "Sign in"}, Next: next}
+	var userID int64
+	var err error
+	var who string
+	if token := r.PostFormValue("token"); token != "" || !r.PostForm.Has("name") {
+		who = store.AdminTokenUser
+		err = h.d.Auth.SignInAdminToken(r.Context(), addr, token)
+	} else {
+		lp.Name = strings.TrimSpace(r.PostFormValue("name"))
+		var u store.User
+		u, err = h.d.Auth.SignIn(r.Context(), addr, lp.Name, r.PostFormValue("password"), r.PostFormValue("code"))
+		userID, who = u.ID, u.Name
+	}
+	var throttled *auth.ThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		w.Header().Set("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Seconds()+0.999)))
+		lp.Error = "Too many failed sign-ins from here or for this account. Wait " + throttled.RetryAfter.Round(time.Second).String() + " and try again."
+		h.render(w, r, http.StatusTooManyRequests, "login", lp)
+		return
+	case errors.Is(err, auth.ErrCodeRequired):
+		lp.AskCode = true
+		lp.Error = "Enter the 6-digit code from your authenticator app, or one of your recovery codes, with your password."
+		h.render(w, r, http.StatusUnauthorized, "login", lp)
+		return
+	case errors.Is(err, auth.ErrWrongCredentials) && who == store.AdminTokenUser:
+		lp.Error = "That is not the admin token. Use the value of URLTRACKER_ADMIN_TOKEN, or the contents of urltracker.admin-token beside the database."
+		h.render(w, r, http.StatusUnauthorized, "login", lp)
+		return
+	case errors.Is(err, auth.ErrWrongCredentials):
+		lp.AskCode = r.PostForm.Has("code")
+		lp.Error = "Wrong name, password or code."
+		h.render(w, r, http.StatusUnauthorized, "login", lp)
+		return
+	case err != nil:
+		h.storageError(w, r, err)
 		return
 	}
-	key, err := h.signer.loadKey(r.Context())
+	cookie, expires, err := h.d.Auth.StartSession(r.Context(), userID, addr, r.UserAgent())
 	if err != nil {
 		h.storageError(w, r, err)
 		return
 	}
-	h.setCookie(w, r, sessionCookie, h.signer.newSession(key, h.d.Now().Add(sessionTTL)), int(sessionTTL.Seconds()))
-	h.d.Logger.Info("dashboard: signed in")
+	h.setCookie(w, r, sessionCookie, cookie, int(time.Until(expires).Seconds()))
+	h.d.Logger.Info("dashboard: signed in", "user", who, "client_addr", addr)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
@@ -80,7 +115,15 @@ func (h *handlers) logoutForm(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "logout", &page{Title: "Sign out", LoggedIn: true})
 }
 
+// logout ends the session in the database, not only in this browser: a
+// copy of the cookie is worth nothing afterwards.
 func (h *handlers) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if err := h.d.Auth.EndSession(r.Context(), c.Value); err != nil {
+			h.storageError(w, r, err)
+			return
+		}
+	}
 	h.setCookie(w, r, sessionCookie, "", -1)
 	http.Redirect(w, r, "/login?done=signed-out", http.StatusSeeOther)
 }
@@ -133,7 +176,7 @@ func (h *handlers) overviewLive(w http.ResponseWriter, r *http.Request) {
 		h.storageError(w, r, err)
 		return
 	}
-	h.renderLive(w, "overview", "overview-live", p)
+	h.renderLive(w, r, "overview", "overview-live", p)
 }
 
 type killSwitchPage struct {
@@ -161,12 +204,19 @@ func (h *handlers) killSwitch(w http.ResponseWriter, r *http.Request) {
 		h.renderError(w, r, http.StatusBadRequest, "enabled must be true or false; nothing was changed.")
 		return
 	}
-	previous, err := h.d.Queue.SetKillSwitch(r.Context(), enable, h.d.Instance)
+	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	if len(reason) > 500 {
+		h.renderError(w, r, http.StatusBadRequest, "The reason is longer than 500 characters; nothing was changed.")
+		return
+	}
+	p, _ := auth.From(r.Context())
+	previous, err := h.d.Queue.SetKillSwitch(r.Context(), enable, p.Actor(h.d.Instance), reason)
 	if err != nil {
 		h.storageError(w, r, err)
 		return
 	}
-	h.d.Logger.Warn("kill switch set", "previous_state", previous, "current_state", enable, "via", "dashboard")
+	auditedInStore(r)
+	h.d.Logger.Warn("kill switch set", "previous_state", previous, "current_state", enable, "via", "dashboard", "by", p.Name, "client_addr", p.Address, "reason", reason)
 	done := "automation-off"
 	if enable {
 		done = "automation-on"
@@ -217,7 +267,7 @@ func (h *handlers) offersLive(w http.ResponseWriter, r *http.Request) {
 		h.storageError(w, r, err)
 		return
 	}
-	h.renderLive(w, "offers", "offers-live", p)
+	h.renderLive(w, r, "offers", "offers-live", p)
 }
 
 type offerPage struct {
@@ -303,7 +353,7 @@ func (h *handlers) offer(w http.ResponseWriter, r *http.Request) {
 
 func (h *handlers) offerLive(w http.ResponseWriter, r *http.Request) {
 	if p, ok := h.loadOfferPage(w, r); ok {
-		h.renderLive(w, "offer", "offer-live", p)
+		h.renderLive(w, r, "offer", "offer-live", p)
 	}
 }
 
@@ -392,10 +442,12 @@ func (h *handlers) deleteOffer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := h.d.Queue.DeleteOffer(r.Context(), rec.ID, h.d.Instance); err != nil && !errors.Is(err, urltracker.ErrNotFound) {
+	p, _ := auth.From(r.Context())
+	if err := h.d.Queue.DeleteOffer(r.Context(), rec.ID, p.Actor(h.d.Instance)); err != nil && !errors.Is(err, urltracker.ErrNotFound) {
 		h.storageError(w, r, err)
 		return
 	}
+	auditedInStore(r)
 	http.Redirect(w, r, "/offers?done=deleted", http.StatusSeeOther)
 }
 
@@ -439,6 +491,10 @@ func (h *handlers) trace(w http.ResponseWriter, r *http.Request) {
 	p := &tracePage{
 		page: page{Title: "Trace a link", Nav: "trace", LoggedIn: true},
 		URL:  strings.TrimSpace(q.Get("url")), ExpectedHost: strings.ToLower(strings.TrimSpace(q.Get("expected_host"))),
+	}
+	if caller, _ := auth.From(r.Context()); q.Has("url") && !caller.Role.Allows(urltracker.RoleOperator) {
+		h.renderError(w, r, http.StatusForbidden, "Tracing a link needs the role operator or higher: it sends requests out. Ask an admin.")
+		return
 	}
 	if q.Has("url") {
 		// The same rules as an offer's URL and expected host.

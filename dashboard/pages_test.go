@@ -14,6 +14,7 @@ import (
 
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/dashboard"
+	"github.com/urltracker/urltracker/store"
 )
 
 // The alert URL's path is its credential (Slack's is): the offer page shows
@@ -54,7 +55,7 @@ func TestAutomationOffBannerOnEveryPage(t *testing.T) {
 	for _, p := range pages {
 		mustNotContain(t, p+" with automation on", b.get(p).Body, `id="automation-off"`)
 	}
-	if _, err := e.DB.SetKillSwitch(context.Background(), false, "test"); err != nil {
+	if _, err := e.DB.SetKillSwitch(context.Background(), false, store.Actor{Instance: "test"}, ""); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range pages {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/auth"
 )
 
 // page is what every page's layout needs; page data structs embed it.
@@ -31,9 +32,27 @@ type page struct {
 	// AutomationOff is true while the kill switch is off: every page of a
 	// signed-in admin says so in its header.
 	AutomationOff bool
+	// User and Role are who is signed in; pages offer only what the role
+	// may do.
+	User string
+	Role urltracker.Role
 }
 
 func (p *page) basePage() *page { return p }
+
+// CanOperate tells whether the signed-in role may check, trace, approve
+// and use the kill switch.
+func (p *page) CanOperate() bool { return p.Role.Allows(urltracker.RoleOperator) }
+
+// CanAdmin tells whether the signed-in role may change offers and import.
+func (p *page) CanAdmin() bool { return p.Role.Allows(urltracker.RoleAdmin) }
+
+// setCaller fills in who is signed in, from the request's principal.
+func (p *page) setCaller(r *http.Request) {
+	if who, ok := auth.From(r.Context()); ok {
+		p.User, p.Role = who.Name, who.Role
+	}
+}
 
 type pageData interface{ basePage() *page }
 
@@ -204,6 +223,7 @@ func (h *handlers) render(w http.ResponseWriter, r *http.Request, status int, na
 		return
 	}
 	p.CSRF, p.Instance, p.RefreshMS, p.Now = csrf, h.d.Instance, liveRefresh.Milliseconds(), h.d.Now()
+	p.setCaller(r)
 	if p.LoggedIn {
 		// Cached for at most 250 ms by the store: no query per page.
 		on, err := h.d.DB.KillSwitch(r.Context())
@@ -220,8 +240,9 @@ func (h *handlers) render(w http.ResponseWriter, r *http.Request, status int, na
 }
 
 // renderLive writes one live part of a page, for the page's script.
-func (h *handlers) renderLive(w http.ResponseWriter, name, block string, data pageData) {
+func (h *handlers) renderLive(w http.ResponseWriter, r *http.Request, name, block string, data pageData) {
 	data.basePage().Now = h.d.Now()
+	data.basePage().setCaller(r)
 	h.execute(w, http.StatusOK, name, block, data)
 }
 

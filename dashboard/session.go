@@ -9,32 +9,29 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
-	"time"
+
+	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/auth"
 )
 
 const (
 	sessionCookie = "urltracker_session"
 	csrfCookie    = "urltracker_csrf"
 	csrfField     = "csrf"
-	// sessionTTL is how long a login lasts; signing in again renews it.
-	sessionTTL = 12 * time.Hour
-	// keySetting names the session signing key in the settings table.
+	// keySetting names the CSRF signing key in the settings table.
 	keySetting = "dashboard_session_key"
 )
 
-// signer holds the key that signs session cookies and CSRF tokens. The key
-// lives in the database, so sessions survive restarts and are valid on
-// every instance of a fleet; it is loaded on first use.
+// signer holds the key that signs CSRF tokens. The key lives in the
+// database, so forms stay valid across restarts and on every instance of a
+// fleet; it is loaded on first use. Sessions themselves are rows in the
+// database (auth.Service), so that signing out ends them for good.
 type signer struct {
 	d   Deps
 	mu  sync.Mutex
 	key []byte
-	// adminHash ties sessions to the admin token: changing the token signs
-	// everybody out.
-	adminHash [32]byte
 }
 
 func (s *signer) loadKey(ctx context.Context) ([]byte, error) {
@@ -57,36 +54,14 @@ func (s *signer) loadKey(ctx context.Context) ([]byte, error) {
 	return key, nil
 }
 
-// sign returns the MAC of parts under the key, bound to the admin token.
+// sign returns the MAC of parts under the key.
 func (s *signer) sign(key []byte, parts ...string) string {
 	m := hmac.New(sha256.New, key)
-	m.Write(s.adminHash[:])
 	for _, p := range parts {
 		m.Write([]byte{0})
 		m.Write([]byte(p))
 	}
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
-// newSession returns a cookie value "expires.nonce.mac".
-func (s *signer) newSession(key []byte, expires time.Time) string {
-	payload := strconv.FormatInt(expires.Unix(), 10) + "." + randomToken()
-	return payload + "." + s.sign(key, "session", payload)
-}
-
-// validSession reports whether value is a session this key signed that has
-// not expired at now.
-func (s *signer) validSession(key []byte, value string, now time.Time) bool {
-	i := strings.LastIndexByte(value, '.')
-	if i < 0 {
-		return false
-	}
-	payload, mac := value[:i], value[i+1:]
-	if !hmac.Equal([]byte(mac), []byte(s.sign(key, "session", payload))) {
-		return false
-	}
-	exp, err := strconv.ParseInt(strings.SplitN(payload, ".", 2)[0], 10, 64)
-	return err == nil && now.Unix() < exp
 }
 
 // csrfToken is the form token for a browser's CSRF cookie. Another site can
@@ -114,17 +89,20 @@ func (h *handlers) setCookie(w http.ResponseWriter, r *http.Request, name, value
 	})
 }
 
-// loggedIn reports whether r carries a valid session cookie.
-func (h *handlers) loggedIn(r *http.Request) (bool, error) {
+// session returns the principal of r's session cookie, and false when it
+// has no live session.
+func (h *handlers) session(r *http.Request) (auth.Principal, bool, error) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return false, nil
+		return auth.Principal{}, false, nil
 	}
-	key, err := h.signer.loadKey(r.Context())
-	if err != nil {
-		return false, err
-	}
-	return h.signer.validSession(key, c.Value, h.d.Now()), nil
+	return h.d.Auth.Session(r.Context(), c.Value, h.d.Auth.ClientAddr(r))
+}
+
+// loggedIn reports whether r carries a live session cookie.
+func (h *handlers) loggedIn(r *http.Request) (bool, error) {
+	_, ok, err := h.session(r)
+	return ok, err
 }
 
 // csrfFor returns the form token of this browser, giving it a CSRF cookie
@@ -162,10 +140,11 @@ func (h *handlers) secure(next http.Handler) http.Handler {
 	}))
 }
 
-// requireSession sends visitors without a session to the login page.
-func (h *handlers) requireSession(next http.HandlerFunc) http.Handler {
+// requireSession sends visitors without a session to the login page and
+// those whose role is below need to an error page.
+func (h *handlers) requireSession(need urltracker.Role, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ok, err := h.loggedIn(r)
+		p, ok, err := h.session(r)
 		if err != nil {
 			h.storageError(w, r, err)
 			return
@@ -178,6 +157,11 @@ func (h *handlers) requireSession(next http.HandlerFunc) http.Handler {
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return
 		}
+		r = r.WithContext(auth.WithPrincipal(r.Context(), p))
+		if !p.Role.Allows(need) {
+			h.renderError(w, r, http.StatusForbidden, "Your role ("+string(p.Role)+") may not do this; it needs "+string(need)+" or higher. Ask an admin.")
+			return
+		}
 		next(w, r)
 	})
 }
@@ -186,7 +170,7 @@ func (h *handlers) requireSession(next http.HandlerFunc) http.Handler {
 // the page's script then reloads, which leads to the login page.
 func (h *handlers) requireSessionLive(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ok, err := h.loggedIn(r)
+		p, ok, err := h.session(r)
 		if err != nil {
 			h.storageError(w, r, err)
 			return
@@ -195,7 +179,7 @@ func (h *handlers) requireSessionLive(next http.HandlerFunc) http.Handler {
 			http.Error(w, "signed out", http.StatusUnauthorized)
 			return
 		}
-		next(w, r)
+		next(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
 	})
 }
 
@@ -224,10 +208,22 @@ func (h *handlers) requireCSRF(next http.HandlerFunc) http.HandlerFunc {
 }
 
 // localPath returns next when it is a path on this site, else "/": the login
-// form must not redirect to another site.
+// form must not redirect to another site. Browsers forgive much in a
+// Location header (they drop tabs and newlines, read "\\" as "/", and
+// take "//host" as another site), so next is parsed in full and anything
+// that is not a plain absolute path with an optional query is refused.
 func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	for _, c := range next {
+		if c < 0x20 || c == 0x7f || c == '\\' || c == ' ' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Opaque != "" || u.User != nil || u.Host != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") ||
+		!strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
 		return "/"
 	}
-	return next
+	clean := &url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
+	return clean.RequestURI()
 }

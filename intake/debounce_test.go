@@ -95,7 +95,7 @@ func TestIngestDebouncesAcrossInstances(t *testing.T) {
 
 			// With the kill switch off nothing is scheduled, but events are
 			// still stored.
-			if _, err := db.SetKillSwitch(ctx, false, "test"); err != nil {
+			if _, err := db.SetKillSwitch(ctx, false, store.Actor{Instance: "test"}, ""); err != nil {
 				t.Fatal(err)
 			}
 			other, err := db.CreateOffer(ctx, urltracker.Offer{Name: "switched-off", URL: "https://offers.example.com/y",

@@ -185,9 +185,9 @@ func (q *Queue) Stop(ctx context.Context) error {
 // jobs that have not run yet: its next check, and any pause, resume,
 // destination change or alert still waiting or retrying. A deleted offer's
 // action must never reach Trackier.
-func (q *Queue) DeleteOffer(ctx context.Context, id int64, instance string) error {
+func (q *Queue) DeleteOffer(ctx context.Context, id int64, by store.Actor) error {
 	return q.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := q.db.DeleteOfferTx(ctx, tx, id, instance); err != nil {
+		if err := q.db.DeleteOfferTx(ctx, tx, id, by); err != nil {
 			return err
 		}
 		return q.cancelOfferJobsTx(ctx, tx, id)

@@ -51,7 +51,7 @@ func TestCheckWaitsOutTheKillSwitch(t *testing.T) {
 	if err != nil || res.Outcome != urltracker.OutcomeCheckScheduled {
 		t.Fatalf("ingest: %+v %v", res, err)
 	}
-	if _, err := db.SetKillSwitch(ctx, false, "test"); err != nil {
+	if _, err := db.SetKillSwitch(ctx, false, store.Actor{Instance: "test"}, ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := q.Start(ctx); err != nil {
@@ -63,7 +63,7 @@ func TestCheckWaitsOutTheKillSwitch(t *testing.T) {
 	if checks, _ := db.Checks(ctx, rec.ID, 10); len(checks) != 0 {
 		t.Fatalf("a check ran while the kill switch was off: %+v", checks)
 	}
-	if _, err := db.SetKillSwitch(ctx, true, "test"); err != nil {
+	if _, err := db.SetKillSwitch(ctx, true, store.Actor{Instance: "test"}, ""); err != nil {
 		t.Fatal(err)
 	}
 	testutil.Eventually(t, 15*time.Second, "the period's check once automation is back on", func() bool {

@@ -16,6 +16,7 @@ import (
 	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/notify"
 	"github.com/urltracker/urltracker/policy"
+	"github.com/urltracker/urltracker/store"
 )
 
 // QueueNotify is the River queue of notifications, apart from checks and
@@ -77,8 +78,8 @@ func (q *Queue) notifyOfferTx(ctx context.Context, tx *sql.Tx, o urltracker.Offe
 // SetKillSwitch turns automation on or off fleet-wide and, when that
 // changes it, tells the default channels in the same transaction. The
 // kill switch stops actions, not notices.
-func (q *Queue) SetKillSwitch(ctx context.Context, enabled bool, instance string) (previous bool, err error) {
-	return q.db.SetKillSwitchAnd(ctx, enabled, instance, func(tx *sql.Tx, previous bool) error {
+func (q *Queue) SetKillSwitch(ctx context.Context, enabled bool, by store.Actor, reason string) (previous bool, err error) {
+	return q.db.SetKillSwitchAnd(ctx, enabled, by, reason, func(tx *sql.Tx, previous bool) error {
 		if previous == enabled {
 			return nil
 		}
@@ -86,7 +87,11 @@ func (q *Queue) SetKillSwitch(ctx context.Context, enabled bool, instance string
 		if err != nil {
 			return err
 		}
-		return q.notifyTx(ctx, tx, channels, policy.KillSwitchNotice(enabled, time.Now().UTC(), instance), "")
+		who := by.Name
+		if who == "" {
+			who = "someone"
+		}
+		return q.notifyTx(ctx, tx, channels, policy.KillSwitchNotice(enabled, time.Now().UTC(), who+" on "+by.Instance, reason), "")
 	})
 }
 

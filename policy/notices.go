@@ -186,15 +186,18 @@ func ActionNotice(o urltracker.Offer, a urltracker.Action, outageStart time.Time
 }
 
 // KillSwitchNotice tells that automation was switched off (enabled false)
-// or back on at at, from instance.
-func KillSwitchNotice(enabled bool, at time.Time, instance string) urltracker.Notice {
+// or back on at at, by whom (e.g. "alice on host-a:1") and why.
+func KillSwitchNotice(enabled bool, at time.Time, by, reason string) urltracker.Notice {
 	n := urltracker.Notice{Event: urltracker.NoticeKillSwitch, At: at}
 	if enabled {
 		n.Title = "Automation is back on"
-		n.Text = "The kill switch was turned back on (via " + instance + "): checks resume and actions are sent again."
+		n.Text = "The kill switch was turned back on by " + by + ": checks resume and actions are sent again."
 	} else {
 		n.Title = "Automation is OFF: the kill switch was turned off"
-		n.Text = "Turned off via " + instance + ". Checks stop and no Trackier action is sent on any instance until it is turned back on; pending actions are dropped."
+		n.Text = "Turned off by " + by + ". Checks stop and no Trackier action is sent on any instance until it is turned back on; pending actions are dropped."
+	}
+	if reason != "" {
+		n.Text += " Reason: " + reason
 	}
 	return n
 }

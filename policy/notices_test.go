@@ -256,9 +256,10 @@ func TestActionNotice(t *testing.T) {
 }
 
 func TestKillSwitchNotice(t *testing.T) {
-	off := KillSwitchNotice(false, t0, "host-a:1")
-	on := KillSwitchNotice(true, t0, "host-b:2")
-	if off.Event != urltracker.NoticeKillSwitch || !strings.Contains(off.Title, "OFF") || !strings.Contains(off.Text, "host-a:1") {
+	off := KillSwitchNotice(false, t0, "alice on host-a:1", "Trackier incident")
+	on := KillSwitchNotice(true, t0, "host-b:2", "")
+	if off.Event != urltracker.NoticeKillSwitch || !strings.Contains(off.Title, "OFF") || !strings.Contains(off.Text, "alice on host-a:1") ||
+		!strings.HasSuffix(off.Text, "Reason: Trackier incident") {
 		t.Errorf("off = %+v", off)
 	}
 	if !strings.Contains(on.Title, "back on") || !strings.Contains(on.Text, "host-b:2") || !on.At.Equal(t0) {

@@ -53,8 +53,8 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("more than one JSON value")
+	if err == nil {
+		err = trailingText(dec, body)
 	}
 	if err != nil {
 		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
@@ -66,6 +66,16 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+// trailingText refuses anything but white space after the JSON value dec
+// has decoded from body: text after a body is a mistake, never ignored.
+// (Decoder.More would let a stray "}" or "]" pass.)
+func trailingText(dec *json.Decoder, body []byte) error {
+	if rest := bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
+		return fmt.Errorf("text after the JSON value at byte %d", len(body)-len(rest))
+	}
+	return nil
 }
 
 // readBody reads at most limit bytes; a larger body is answered 413.

@@ -3,32 +3,11 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 )
-
-// requireAdmin lets through requests bearing the admin token.
-func requireAdmin(token string) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !isAdmin(r, token) {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="urltracker"`)
-				writeError(w, http.StatusUnauthorized, "admin token required: send Authorization: Bearer <URLTRACKER_ADMIN_TOKEN>")
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
-}
-
-func isAdmin(r *http.Request, token string) bool {
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && token != "" && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) == 1
-}
 
 type statusRecorder struct {
 	http.ResponseWriter

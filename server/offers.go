@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/auth"
 	"github.com/urltracker/urltracker/store"
 )
 
@@ -233,10 +234,12 @@ func handleOfferDelete(d Deps) http.Handler {
 		if !ok {
 			return
 		}
-		if err := d.Queue.DeleteOffer(r.Context(), id, d.Instance); err != nil {
+		p, _ := auth.From(r.Context())
+		if err := d.Queue.DeleteOffer(r.Context(), id, p.Actor(d.Instance)); err != nil {
 			storeError(w, err)
 			return
 		}
+		auditedInStore(r)
 		writeJSON(w, http.StatusOK, map[string]any{"success": true, "deleted": id})
 	})
 }

@@ -3,48 +3,67 @@ package server
 import (
 	"net/http"
 
+	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/dashboard"
 	"github.com/urltracker/urltracker/trackierimport"
 )
 
 // addRoutes lists every route of the service.
 func addRoutes(mux *http.ServeMux, d Deps) {
-	admin := requireAdmin(d.AdminToken)
+	// Who may call what: viewers read, operators run the service day to
+	// day, admins change it. Every write is recorded in the audit log.
+	viewer := requireRole(d, urltracker.RoleViewer)
+	operator := requireRole(d, urltracker.RoleOperator)
+	admin := requireRole(d, urltracker.RoleAdmin)
 
 	mux.Handle("GET /api/trackier-webhook", handleWebhook(d))
 	mux.Handle("POST /api/trackier-webhook", handleWebhook(d))
 	mux.Handle("GET /api/trackier-status", handleStatus(d))
-	mux.Handle("POST /api/trackier-emergency-toggle", admin(handleEmergencyToggle(d)))
-	mux.Handle("POST /api/trackier-trigger/{offerID}", admin(handleTrigger(d)))
-	mux.Handle("POST /trace", admin(handleTrace(d)))
+	mux.Handle("POST /api/trackier-emergency-toggle", operator(handleEmergencyToggle(d)))
+	mux.Handle("POST /api/trackier-trigger/{offerID}", operator(handleTrigger(d)))
+	mux.Handle("POST /trace", operator(handleTrace(d)))
 
 	mux.Handle("POST /api/offers", admin(handleOfferCreate(d)))
-	mux.Handle("GET /api/offers", admin(handleOfferList(d)))
-	mux.Handle("GET /api/offers/{id}", admin(handleOfferGet(d)))
+	mux.Handle("GET /api/offers", viewer(handleOfferList(d)))
+	mux.Handle("GET /api/offers/{id}", viewer(handleOfferGet(d)))
 	mux.Handle("PATCH /api/offers/{id}", admin(handleOfferPatch(d)))
 	mux.Handle("DELETE /api/offers/{id}", admin(handleOfferDelete(d)))
-	mux.Handle("GET /api/offers/{id}/checks", admin(handleOfferChecks(d)))
-	mux.Handle("GET /api/offers/{id}/events", admin(handleOfferEvents(d)))
-	mux.Handle("GET /api/offers/{id}/actions", admin(handleOfferActions(d)))
-	mux.Handle("POST /api/offers/{id}/trackier-test", admin(handleTrackierTest(d)))
-	mux.Handle("POST /api/offers/{id}/actions/{actionID}/approve", admin(handleActionApprove(d)))
+	mux.Handle("GET /api/offers/{id}/checks", viewer(handleOfferChecks(d)))
+	mux.Handle("GET /api/offers/{id}/events", viewer(handleOfferEvents(d)))
+	mux.Handle("GET /api/offers/{id}/actions", viewer(handleOfferActions(d)))
+	mux.Handle("POST /api/offers/{id}/trackier-test", operator(handleTrackierTest(d)))
+	mux.Handle("POST /api/offers/{id}/actions/{actionID}/approve", operator(handleActionApprove(d)))
 	mux.Handle("POST /api/trackier/import", admin(handleTrackierImport(d)))
-	mux.Handle("GET /api/offers/{id}/deliveries", admin(handleOfferDeliveries(d)))
-	mux.Handle("POST /api/offers/{id}/snooze", admin(handleOfferSnooze(d)))
+	mux.Handle("GET /api/offers/{id}/deliveries", viewer(handleOfferDeliveries(d)))
+	mux.Handle("POST /api/offers/{id}/snooze", operator(handleOfferSnooze(d)))
 
 	mux.Handle("POST /api/channels", admin(handleChannelCreate(d)))
-	mux.Handle("GET /api/channels", admin(handleChannelList(d)))
-	mux.Handle("GET /api/channels/{id}", admin(handleChannelGet(d)))
+	mux.Handle("GET /api/channels", viewer(handleChannelList(d)))
+	mux.Handle("GET /api/channels/{id}", viewer(handleChannelGet(d)))
 	mux.Handle("PATCH /api/channels/{id}", admin(handleChannelPatch(d)))
 	mux.Handle("DELETE /api/channels/{id}", admin(handleChannelDelete(d)))
-	mux.Handle("POST /api/channels/{id}/test", admin(handleChannelTest(d)))
-	mux.Handle("GET /api/channels/{id}/deliveries", admin(handleChannelDeliveries(d)))
+	mux.Handle("POST /api/channels/{id}/test", operator(handleChannelTest(d)))
+	mux.Handle("GET /api/channels/{id}/deliveries", viewer(handleChannelDeliveries(d)))
 
 	mux.Handle("POST /api/maintenance", admin(handleMaintenanceCreate(d)))
-	mux.Handle("GET /api/maintenance", admin(handleMaintenanceList(d)))
-	mux.Handle("GET /api/maintenance/{id}", admin(handleMaintenanceGet(d)))
+	mux.Handle("GET /api/maintenance", viewer(handleMaintenanceList(d)))
+	mux.Handle("GET /api/maintenance/{id}", viewer(handleMaintenanceGet(d)))
 	mux.Handle("PATCH /api/maintenance/{id}", admin(handleMaintenancePatch(d)))
 	mux.Handle("DELETE /api/maintenance/{id}", admin(handleMaintenanceDelete(d)))
+
+	mux.Handle("GET /api/me", viewer(handleMe(d)))
+	mux.Handle("POST /api/me/totp", viewer(handleTOTPStart(d)))
+	mux.Handle("POST /api/me/totp/confirm", viewer(handleTOTPConfirm(d)))
+	mux.Handle("GET /api/users", admin(handleUserList(d)))
+	mux.Handle("POST /api/users", admin(handleUserCreate(d)))
+	mux.Handle("GET /api/users/{id}", admin(handleUserGet(d)))
+	mux.Handle("PATCH /api/users/{id}", admin(handleUserPatch(d)))
+	mux.Handle("GET /api/tokens", viewer(handleTokenList(d)))
+	mux.Handle("POST /api/tokens", viewer(handleTokenCreate(d)))
+	mux.Handle("DELETE /api/tokens/{id}", viewer(handleTokenDelete(d)))
+	mux.Handle("GET /api/sessions", viewer(handleSessionList(d)))
+	mux.Handle("DELETE /api/sessions/{id}", viewer(handleSessionDelete(d)))
+	mux.Handle("GET /api/audit", viewer(handleAudit(d)))
 
 	mux.Handle("GET /api/openapi.json", handleOpenAPI())
 	mux.Handle("GET /healthz", handleHealthz())
@@ -55,7 +74,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 
 	dashboard.Register(mux, dashboard.Deps{
 		DB: d.DB, Queue: d.Queue, Runner: d.Runner, Tracer: d.Tracer, Logger: d.Logger,
-		AdminToken: d.AdminToken, Instance: d.Instance, Now: d.Now,
+		AdminToken: d.AdminToken, Auth: d.Auth, Instance: d.Instance, Now: d.Now,
 		PushURL:      func(token string) string { return WebhookURL(d.PublicURL, token) },
 		TrackierTest: handleTrackierTest(d),
 		Import:       trackierimport.Importer{DB: d.DB, Trackier: d.Trackier}.Import,

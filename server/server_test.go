@@ -147,7 +147,7 @@ func TestErrorPaths(t *testing.T) {
 		status                   int
 		inError                  string
 	}{
-		{"no admin token", "GET", "/api/offers", "", false, 401, "admin token required"},
+		{"no token", "GET", "/api/offers", "", false, 401, "a token is required"},
 		{"id not a number", "GET", "/api/offers/abc", "", true, 400, "positive integer"},
 		{"unknown offer", "GET", "/api/offers/999999", "", true, 404, "not found"},
 		{"limit out of range", "GET", "/api/offers?limit=0", "", true, 400, "limit must be"},

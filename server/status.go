@@ -5,9 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/auth"
 	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/openapi"
 )
@@ -39,10 +42,17 @@ type statusAnswer struct {
 	Offers *[]statusOffer `json:"offers,omitempty"`
 }
 
-// handleStatus answers the public status; the admin token adds the offers.
+// handleStatus answers the public status; any valid token (viewer or more)
+// adds the offers.
 func handleStatus(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ans, err := buildStatus(r.Context(), d, isAdmin(r, d.AdminToken))
+		p, err := d.Auth.Bearer(r)
+		if err != nil && !errors.Is(err, auth.ErrNoCredentials) && !errors.Is(err, auth.ErrBadCredentials) {
+			logFailure(d.Logger, r, "status: authenticate", "err", err)
+			writeError(w, http.StatusServiceUnavailable, "storage unavailable, try again")
+			return
+		}
+		ans, err := buildStatus(r.Context(), d, err == nil && p.Role.Allows(urltracker.RoleViewer))
 		if err != nil {
 			logFailure(d.Logger, r, "status: read figures", "err", err)
 			writeError(w, http.StatusServiceUnavailable, "storage unavailable, try again")
@@ -92,12 +102,19 @@ func handleEmergencyToggle(d Deps) http.Handler {
 			writeError(w, http.StatusBadRequest, "enabled must be true (automation on) or false (stop all checks and actions)")
 			return
 		}
-		previous, err := d.Queue.SetKillSwitch(r.Context(), enabled, d.Instance)
+		p, _ := auth.From(r.Context())
+		reason := r.URL.Query().Get("reason")
+		if len(reason) > 500 || !utf8.ValidString(reason) || strings.ContainsRune(reason, 0) {
+			writeError(w, http.StatusBadRequest, "reason must be valid text of at most 500 bytes")
+			return
+		}
+		previous, err := d.Queue.SetKillSwitch(r.Context(), enabled, p.Actor(d.Instance), reason)
 		if err != nil {
 			storeError(w, err)
 			return
 		}
-		d.Logger.Warn("kill switch set", "previous_state", previous, "current_state", enabled)
+		auditedInStore(r)
+		d.Logger.Warn("kill switch set", "previous_state", previous, "current_state", enabled, "by", p.Name, "client_addr", p.Address, "reason", reason)
 		writeJSON(w, http.StatusOK, map[string]any{
 			"success":        true,
 			"previous_state": previous,
@@ -154,7 +171,7 @@ func handleHealthz() http.Handler {
 }
 
 // handleReadyz says whether this instance should get traffic: database
-// reachable, migrations applied, not draining.
+// reachable, migrations applied, a write accepted, not draining.
 func handleReadyz(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if d.Draining != nil && d.Draining.Load() {
@@ -171,6 +188,11 @@ func handleReadyz(d Deps) http.Handler {
 		st, err := d.DB.Status(ctx)
 		if err != nil || len(st.Pending) > 0 || st.RiverPending {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reason": "migrations pending: run urltracker migrate"})
+			return
+		}
+		if err := d.DB.ProbeWrite(ctx, d.Instance); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reason": "database does not accept writes (disk full, read-only file or mount?): webhooks would fail"})
+			d.Logger.Warn("readyz: database does not accept writes", "err", err)
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"ready": true, "instance": d.Instance})

@@ -6,20 +6,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/internal/jsonenc"
 )
-
-// maxWebhookBody bounds a webhook body; Trackier's pushes are a few hundred
-// bytes, so anything larger is a mistake or an attack.
-const maxWebhookBody = 64 << 10
 
 // webhookStoreTimeout bounds the storage work of one webhook. A database that
 // does not answer in time gets the webhook a 503, which Trackier retries,
@@ -47,14 +46,28 @@ func handleWebhook(d Deps) http.Handler {
 		// Every return path below sets the outcome that is counted.
 		outcome := "bad_request"
 		defer func() { d.Metrics.ObserveWebhook(outcome) }()
+		// One limit for the whole request: macros in the query string are
+		// stored just like those of the body.
+		if len(r.URL.RawQuery) > urltracker.MaxWebhookRequest {
+			writeError(w, http.StatusRequestURITooLong, fmt.Sprintf("the query string is larger than %d KiB: Trackier's pushes are a few hundred bytes; check the push URL", urltracker.MaxWebhookRequest>>10))
+			return
+		}
 		query := r.URL.Query()
 		token := query.Get("token")
 		if token == "" {
 			writeError(w, http.StatusBadRequest, "missing token: the S2S push URL must carry ?token=<webhook token>")
 			return
 		}
+		if msg := badText("token", token, urltracker.MaxTokenLen); msg != "" {
+			writeError(w, http.StatusBadRequest, msg+": copy the push URL from the offer again")
+			return
+		}
 		macros, ok := webhookMacros(w, r, query)
 		if !ok {
+			return
+		}
+		if msg := badMacros(macros); msg != "" {
+			writeError(w, http.StatusBadRequest, msg)
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), webhookStoreTimeout)
@@ -69,6 +82,11 @@ func handleWebhook(d Deps) http.Handler {
 			outcome = "error"
 			logFailure(d.Logger, r, "webhook: look up token", "err", err)
 			writeError(w, http.StatusServiceUnavailable, "storage unavailable; the event was not stored, retry later")
+			return
+		}
+		if r.Method == http.MethodPost && len(macros) == 0 {
+			// An event without a single macro tells nothing about a click.
+			writeError(w, http.StatusBadRequest, "empty webhook: send Trackier macros such as click_id in the query string or in a JSON or form body")
 			return
 		}
 		if r.Method == http.MethodGet && len(macros) == 0 {
@@ -112,7 +130,7 @@ func handleWebhook(d Deps) http.Handler {
 func webhookMacros(w http.ResponseWriter, r *http.Request, query url.Values) (map[string]string, bool) {
 	macros := map[string]string{}
 	if r.Method == http.MethodPost {
-		body, ok := readBody(w, r, maxWebhookBody)
+		body, ok := readWebhookBody(w, r)
 		if !ok {
 			return nil, false
 		}
@@ -123,8 +141,12 @@ func webhookMacros(w http.ResponseWriter, r *http.Request, query url.Values) (ma
 				var obj map[string]any
 				dec := json.NewDecoder(bytes.NewReader(body))
 				dec.UseNumber() // keep long numeric click ids exact
-				if err := dec.Decode(&obj); err != nil {
-					writeError(w, http.StatusBadRequest, "malformed JSON body: "+jsonErrorText(err)+"; send a JSON object of Trackier macros")
+				err := dec.Decode(&obj)
+				if err == nil {
+					err = trailingText(dec, body)
+				}
+				if err != nil {
+					writeError(w, http.StatusBadRequest, "malformed JSON body: "+jsonErrorText(err)+"; send one JSON object of Trackier macros")
 					return nil, false
 				}
 				for k, v := range obj {
@@ -167,4 +189,70 @@ func macroString(v any) string {
 		b, _ := jsonenc.Marshal(v)
 		return string(b)
 	}
+}
+
+// readWebhookBody reads the body within what the query string left of
+// MaxWebhookRequest; a larger request is answered 413.
+func readWebhookBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	limit := int64(urltracker.MaxWebhookRequest - len(r.URL.RawQuery))
+	if r.ContentLength > limit {
+		writeWebhookTooLarge(w)
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeWebhookTooLarge(w)
+		return nil, false
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "could not read request body: "+err.Error())
+		return nil, false
+	}
+	return body, true
+}
+
+func writeWebhookTooLarge(w http.ResponseWriter) {
+	writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d KiB with the query string: Trackier's pushes are a few hundred bytes", urltracker.MaxWebhookRequest>>10))
+}
+
+// badMacros checks every macro against the bounds of what an event stores,
+// before anything reaches the database: PostgreSQL refuses NUL bytes and
+// invalid UTF-8, and an over-long click id overflows its index. It returns
+// a message naming the first bad field, or "".
+func badMacros(macros map[string]string) string {
+	if len(macros) > urltracker.MaxMacros {
+		return fmt.Sprintf("%d macros: at most %d are stored per webhook", len(macros), urltracker.MaxMacros)
+	}
+	names := make([]string, 0, len(macros))
+	for k := range macros {
+		names = append(names, k)
+	}
+	sort.Strings(names) // the same message for the same request
+	for _, k := range names {
+		if msg := badText("macro name "+strconv.Quote(k), k, urltracker.MaxMacroNameLen); msg != "" {
+			return msg
+		}
+		limit := urltracker.MaxMacroValueLen
+		if k == "click_id" || k == "campaign_id" {
+			limit = urltracker.MaxIDLen
+		}
+		if msg := badText(k, macros[k], limit); msg != "" {
+			return msg
+		}
+	}
+	return ""
+}
+
+// badText tells what is wrong with the value of field, or "".
+func badText(field, v string, limit int) string {
+	switch {
+	case len(v) > limit:
+		return fmt.Sprintf("%s is %d bytes long: at most %d are accepted", field, len(v), limit)
+	case !utf8.ValidString(v):
+		return field + " is not valid UTF-8 text"
+	case strings.IndexByte(v, 0) >= 0:
+		return field + " contains a NUL byte"
+	}
+	return ""
 }

@@ -101,7 +101,7 @@ func TestHealthStateAndActionsLog(t *testing.T) {
 			if err := json.Unmarshal(actions[1].Request, &req); err != nil || req["body"] != `{"status":"paused"}` {
 				t.Errorf("request = %s, %v", actions[1].Request, err)
 			}
-			if err := db.DeleteOffer(ctx, offer.ID, "test"); err != nil {
+			if err := db.DeleteOffer(ctx, offer.ID, Actor{Instance: "test"}); err != nil {
 				t.Fatal(err)
 			}
 			if actions, _ := db.Actions(ctx, offer.ID, 10); len(actions) != 0 {

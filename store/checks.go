@@ -113,15 +113,12 @@ type HourStats struct {
 // StatsSince counts webhooks and checks received since the given time.
 func (db *DB) StatsSince(ctx context.Context, since int64) (HourStats, error) {
 	var s HourStats
-	if err := db.sql.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM events WHERE received_at >= ?`), since).Scan(&s.Webhooks); err != nil {
+	if err := db.sql.QueryRowContext(ctx, db.q(webhooksSinceSQL), since).Scan(&s.Webhooks); err != nil {
 		return s, fmt.Errorf("count webhooks: %w", err)
 	}
 	// Counted is urltracker.Verdict.Health in SQL: every verdict but the
 	// neutral ones, blocked and refused.
-	if err := db.sql.QueryRowContext(ctx, db.q(`SELECT COUNT(*),
-		COALESCE(SUM(CASE WHEN verdict = ? THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN verdict NOT IN (?, ?) THEN 1 ELSE 0 END), 0)
-		FROM checks WHERE started_at >= ?`), string(urltracker.VerdictHealthy), string(urltracker.VerdictBlocked),
+	if err := db.sql.QueryRowContext(ctx, db.q(checksSinceSQL), string(urltracker.VerdictHealthy), string(urltracker.VerdictBlocked),
 		string(urltracker.VerdictRefused), since).
 		Scan(&s.Checks, &s.Successes, &s.Counted); err != nil {
 		return s, fmt.Errorf("count checks: %w", err)

@@ -99,7 +99,7 @@ func (db *DB) CountWebhooksTx(ctx context.Context, tx *sql.Tx, offerID int64, n 
 func (db *DB) EventByClick(ctx context.Context, offerID int64, clickID string) (IngestResult, error) {
 	res := IngestResult{Duplicate: true}
 	var outcome string
-	err := db.sql.QueryRowContext(ctx, db.q(`SELECT id, outcome FROM events WHERE offer_id = ? AND click_id = ?`), offerID, clickID).
+	err := db.sql.QueryRowContext(ctx, db.q(eventByClickSQL), offerID, clickID).
 		Scan(&res.EventID, &outcome)
 	if err != nil {
 		return res, fmt.Errorf("load event of click %q: %w", clickID, err)
@@ -108,7 +108,8 @@ func (db *DB) EventByClick(ctx context.Context, offerID int64, clickID string) (
 	return res, nil
 }
 
-// Events lists an offer's events, newest first.
+// Events lists an offer's events, newest first, cut for display (see
+// urltracker.Event.Shown).
 func (db *DB) Events(ctx context.Context, offerID int64, limit int) ([]urltracker.Event, error) {
 	rows, err := db.sql.QueryContext(ctx, db.q(`SELECT id, offer_id, received_at, click_id, campaign_id, payload, outcome
 		FROM events WHERE offer_id = ? ORDER BY id DESC LIMIT ?`), offerID, limit)
@@ -128,7 +129,7 @@ func (db *DB) Events(ctx context.Context, offerID int64, limit int) ([]urltracke
 		if err := json.Unmarshal([]byte(payload), &e.Payload); err != nil {
 			return nil, fmt.Errorf("event %d: decode payload: %w", e.ID, err)
 		}
-		events = append(events, e)
+		events = append(events, e.Shown())
 	}
 	return events, rows.Err()
 }

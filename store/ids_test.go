@@ -52,7 +52,7 @@ func TestIDsAreNeverReused(t *testing.T) {
 				return a.ID
 			}},
 			{"audit_log", func() int64 {
-				if _, err := db.SetKillSwitch(ctx, n%2 == 0, "test"); err != nil {
+				if _, err := db.SetKillSwitch(ctx, n%2 == 0, store.Actor{Instance: "test"}, ""); err != nil {
 					t.Fatal(err)
 				}
 				n++

@@ -3,11 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"time"
-
-	"github.com/urltracker/urltracker/internal/jsonenc"
 )
 
 const hour = time.Hour
@@ -35,23 +32,23 @@ func (db *DB) KillSwitch(ctx context.Context) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, killSwitchReadTimeout)
 	defer cancel()
 	var enabled bool
-	if err := db.sql.QueryRowContext(ctx, `SELECT enabled FROM kill_switch WHERE id = 1`).Scan(&enabled); err != nil {
+	if err := db.sql.QueryRowContext(ctx, killSwitchSQL).Scan(&enabled); err != nil {
 		return false, fmt.Errorf("read kill switch: %w", err)
 	}
 	db.killEnabled, db.killReadAt = enabled, now
 	return enabled, nil
 }
 
-// SetKillSwitch stores the kill switch state and audits the change. It
-// returns the state before the change.
-func (db *DB) SetKillSwitch(ctx context.Context, enabled bool, instance string) (previous bool, err error) {
-	return db.SetKillSwitchAnd(ctx, enabled, instance, nil)
+// SetKillSwitch stores the kill switch state and audits the change with who
+// made it and why. It returns the state before the change.
+func (db *DB) SetKillSwitch(ctx context.Context, enabled bool, by Actor, reason string) (previous bool, err error) {
+	return db.SetKillSwitchAnd(ctx, enabled, by, reason, nil)
 }
 
 // SetKillSwitchAnd is SetKillSwitch that also runs then, when not nil,
 // inside the same transaction, with the previous state: what the toggle
 // causes (its notices) commits with it or not at all.
-func (db *DB) SetKillSwitchAnd(ctx context.Context, enabled bool, instance string, then func(tx *sql.Tx, previous bool) error) (previous bool, err error) {
+func (db *DB) SetKillSwitchAnd(ctx context.Context, enabled bool, by Actor, reason string, then func(tx *sql.Tx, previous bool) error) (previous bool, err error) {
 	err = db.InTx(ctx, func(tx *sql.Tx) error {
 		// FOR UPDATE on PostgreSQL so that two concurrent toggles report and
 		// audit the true previous state; SQLite's write transaction already
@@ -64,11 +61,14 @@ func (db *DB) SetKillSwitchAnd(ctx context.Context, enabled bool, instance strin
 			return fmt.Errorf("read kill switch: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, db.q(`UPDATE kill_switch SET enabled = ?, updated_at = ?, updated_by = ? WHERE id = 1`),
-			enabled, micros(db.now()), instance); err != nil {
+			enabled, micros(db.now()), by.Instance); err != nil {
 			return fmt.Errorf("set kill switch: %w", err)
 		}
-		detail, _ := jsonenc.Marshal(map[string]bool{"previous": previous, "enabled": enabled})
-		if err := db.auditTx(ctx, tx, instance, "kill_switch", string(detail)); err != nil {
+		detail := map[string]any{"previous": previous, "enabled": enabled}
+		if reason != "" {
+			detail["reason"] = reason
+		}
+		if err := db.auditTx(ctx, tx, by, "kill_switch", detail); err != nil {
 			return err
 		}
 		if then != nil {
@@ -83,43 +83,4 @@ func (db *DB) SetKillSwitchAnd(ctx context.Context, enabled bool, instance strin
 	db.killEnabled, db.killReadAt = enabled, db.now()
 	db.killMu.Unlock()
 	return previous, nil
-}
-
-// AuditEntry is one row of the audit log.
-type AuditEntry struct {
-	ID       int64           `json:"id"`
-	At       time.Time       `json:"at"`
-	Instance string          `json:"instance"`
-	Action   string          `json:"action"`
-	Detail   json.RawMessage `json:"detail"`
-}
-
-// AuditLog lists audit entries, newest first.
-func (db *DB) AuditLog(ctx context.Context, limit int) ([]AuditEntry, error) {
-	rows, err := db.sql.QueryContext(ctx, db.q(`SELECT id, at, instance, action, detail FROM audit_log ORDER BY id DESC LIMIT ?`), limit)
-	if err != nil {
-		return nil, fmt.Errorf("read audit log: %w", err)
-	}
-	defer rows.Close()
-	entries := []AuditEntry{}
-	for rows.Next() {
-		var e AuditEntry
-		var at int64
-		var detail string
-		if err := rows.Scan(&e.ID, &at, &e.Instance, &e.Action, &detail); err != nil {
-			return nil, err
-		}
-		e.At, e.Detail = fromMicros(at), json.RawMessage(detail)
-		entries = append(entries, e)
-	}
-	return entries, rows.Err()
-}
-
-func (db *DB) auditTx(ctx context.Context, tx *sql.Tx, instance, action, detail string) error {
-	_, err := tx.ExecContext(ctx, db.q(`INSERT INTO audit_log (at, instance, action, detail) VALUES (?, ?, ?, ?)`),
-		micros(db.now()), instance, action, detail)
-	if err != nil {
-		return fmt.Errorf("write audit log: %w", err)
-	}
-	return nil
 }

@@ -51,7 +51,7 @@ func TestKillSwitch(t *testing.T) {
 			t.Fatal("a new database starts with automation switched off")
 		}
 
-		prev, err := a.SetKillSwitch(ctx, false, "instance-a")
+		prev, err := a.SetKillSwitch(ctx, false, store.Actor{Instance: "instance-a"}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,10 +66,10 @@ func TestKillSwitch(t *testing.T) {
 			t.Error("another instance still reads automation on a second after it was switched off")
 		}
 
-		if prev, err := b.SetKillSwitch(ctx, false, "instance-b"); err != nil || prev {
+		if prev, err := b.SetKillSwitch(ctx, false, store.Actor{Instance: "instance-b"}, ""); err != nil || prev {
 			t.Errorf("switching off twice: previous %v, %v; want false", prev, err)
 		}
-		if _, err := b.SetKillSwitch(ctx, true, "instance-b"); err != nil {
+		if _, err := b.SetKillSwitch(ctx, true, store.Actor{Instance: "instance-b"}, ""); err != nil {
 			t.Fatal(err)
 		}
 		clock.Advance(time.Second)
@@ -77,7 +77,7 @@ func TestKillSwitch(t *testing.T) {
 			t.Error("instance a missed the switch back on")
 		}
 
-		audit, err := a.AuditLog(ctx, 10)
+		audit, err := a.AuditLog(ctx, store.AuditFilter{Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,7 +103,7 @@ func TestKillSwitch(t *testing.T) {
 			}
 		}
 
-		if _, err := a.SetKillSwitch(ctx, false, "instance-a"); err != nil {
+		if _, err := a.SetKillSwitch(ctx, false, store.Actor{Instance: "instance-a"}, ""); err != nil {
 			t.Fatal(err)
 		}
 		restarted := openURL(t, url)

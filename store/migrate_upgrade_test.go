@@ -75,7 +75,7 @@ func TestSQLiteUpgradeKeepsRowsAndRetiresDeletedIDs(t *testing.T) {
 		}
 	}
 	// Foreign keys are back on and still cascade.
-	if err := db.DeleteOffer(ctx, 2, "test"); err != nil {
+	if err := db.DeleteOffer(ctx, 2, Actor{Instance: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	var events int

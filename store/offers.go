@@ -253,12 +253,12 @@ func (db *DB) SnoozeOffer(ctx context.Context, id int64, s *urltracker.Snooze) (
 // DeleteOffer removes an offer with its tokens, events and checks, and
 // records the deletion in the audit log. jobs.Queue.DeleteOffer also cancels
 // the offer's pending jobs; prefer it where a queue exists.
-func (db *DB) DeleteOffer(ctx context.Context, id int64, instance string) error {
-	return db.InTx(ctx, func(tx *sql.Tx) error { return db.DeleteOfferTx(ctx, tx, id, instance) })
+func (db *DB) DeleteOffer(ctx context.Context, id int64, by Actor) error {
+	return db.InTx(ctx, func(tx *sql.Tx) error { return db.DeleteOfferTx(ctx, tx, id, by) })
 }
 
 // DeleteOfferTx is DeleteOffer inside tx.
-func (db *DB) DeleteOfferTx(ctx context.Context, tx *sql.Tx, id int64, instance string) error {
+func (db *DB) DeleteOfferTx(ctx context.Context, tx *sql.Tx, id int64, by Actor) error {
 	defer db.tokens.forget()
 	var name string
 	err := tx.QueryRowContext(ctx, db.q(`DELETE FROM offers WHERE id = ? RETURNING name`), id).Scan(&name)
@@ -268,14 +268,13 @@ func (db *DB) DeleteOfferTx(ctx context.Context, tx *sql.Tx, id int64, instance 
 	if err != nil {
 		return fmt.Errorf("delete offer %d: %w", id, err)
 	}
-	detail, _ := jsonenc.Marshal(map[string]any{"offer_id": id, "name": name})
-	return db.auditTx(ctx, tx, instance, "offer_deleted", string(detail))
+	return db.auditTx(ctx, tx, by, "offer_deleted", map[string]any{"offer_id": id, "name": name})
 }
 
 // ActiveOfferCount counts enabled offers.
 func (db *DB) ActiveOfferCount(ctx context.Context) (int, error) {
 	var n int
-	err := db.sql.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM offers WHERE enabled = ?`), true).Scan(&n)
+	err := db.sql.QueryRowContext(ctx, db.q(activeOffersSQL), true).Scan(&n)
 	return n, err
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/store"
 )
 
 func TestOffers(t *testing.T) {
@@ -64,7 +65,7 @@ func TestOffers(t *testing.T) {
 			t.Errorf("ActiveOfferCount after disabling one = %d, want 1", n)
 		}
 
-		if err := db.DeleteOffer(ctx, created.ID, "test-instance"); err != nil {
+		if err := db.DeleteOffer(ctx, created.ID, store.Actor{Instance: "test-instance"}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := db.Offer(ctx, created.ID); !errors.Is(err, urltracker.ErrNotFound) {
@@ -73,10 +74,10 @@ func TestOffers(t *testing.T) {
 		if _, err := db.OfferByToken(ctx, created.WebhookToken); !errors.Is(err, urltracker.ErrNotFound) {
 			t.Errorf("token of a deleted offer still resolves: %v", err)
 		}
-		if err := db.DeleteOffer(ctx, created.ID, "test-instance"); !errors.Is(err, urltracker.ErrNotFound) {
+		if err := db.DeleteOffer(ctx, created.ID, store.Actor{Instance: "test-instance"}); !errors.Is(err, urltracker.ErrNotFound) {
 			t.Errorf("second delete: %v, want ErrNotFound", err)
 		}
-		audit, err := db.AuditLog(ctx, 10)
+		audit, err := db.AuditLog(ctx, store.AuditFilter{Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,8 +18,7 @@ type DueOffer struct {
 // offers_next_check_at index only as far as the due offers go, so a tick
 // costs the same with a hundred offers as with a hundred thousand.
 func (db *DB) DueOffersTx(ctx context.Context, tx *sql.Tx, now time.Time, limit int) ([]DueOffer, error) {
-	rows, err := tx.QueryContext(ctx, db.q(`SELECT id, update_interval_seconds FROM offers
-		WHERE next_check_at <= ? AND enabled ORDER BY next_check_at LIMIT ?`), micros(now), limit)
+	rows, err := tx.QueryContext(ctx, db.q(dueOffersSQL), micros(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("list offers due for a check: %w", err)
 	}

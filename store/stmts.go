@@ -6,7 +6,10 @@ import (
 	"fmt"
 )
 
-// The statements of the webhook hot path.
+// The hot statements: those of the webhook path, the scheduler tick and the
+// status endpoint, which run many times a second however large the tables
+// grow. Each must read an index, never a whole table; plan_test.go checks
+// every one with EXPLAIN on both databases.
 const (
 	insertEventSQL = `INSERT INTO events (offer_id, received_at, click_id, campaign_id, payload, outcome)
 		VALUES (?, ?, ?, ?, ?, ?)
@@ -15,6 +18,21 @@ const (
 		last_webhook_at = CASE WHEN last_webhook_at IS NULL OR last_webhook_at < ? THEN ? ELSE last_webhook_at END
 		WHERE offer_id = ?`
 	offerByTokenSQL = `SELECT ` + offerColumns + offerFrom + ` JOIN webhook_tokens wt ON wt.offer_id = o.id WHERE wt.token = ?`
+	// The repeated "click_id <> ''" is what lets both databases use the
+	// partial unique index events_offer_click: a planner uses a partial
+	// index only when the query implies its WHERE clause, and "click_id = ?"
+	// alone does not (the parameter might be ''). Without it the lookup read
+	// every event of the offer.
+	eventByClickSQL = `SELECT id, outcome FROM events WHERE offer_id = ? AND click_id = ? AND click_id <> ''`
+	dueOffersSQL    = `SELECT id, update_interval_seconds FROM offers
+		WHERE next_check_at <= ? AND enabled ORDER BY next_check_at LIMIT ?`
+	activeOffersSQL  = `SELECT COUNT(*) FROM offers WHERE enabled = ?`
+	killSwitchSQL    = `SELECT enabled FROM kill_switch WHERE id = 1`
+	webhooksSinceSQL = `SELECT COUNT(*) FROM events WHERE received_at >= ?`
+	checksSinceSQL   = `SELECT COUNT(*),
+		COALESCE(SUM(CASE WHEN verdict = ? THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN verdict NOT IN (?, ?) THEN 1 ELSE 0 END), 0)
+		FROM checks WHERE started_at >= ?`
 )
 
 // stmts are the hot-path statements, prepared once by Migrate.

@@ -34,9 +34,10 @@ const (
 
 // DB is the storage of urltracker. It is safe for concurrent use.
 type DB struct {
-	sql     *sql.DB
-	dialect Dialect
-	now     func() time.Time
+	sql         *sql.DB
+	dialect     Dialect
+	now         func() time.Time
+	synchronous string
 
 	killMu      sync.Mutex
 	killEnabled bool
@@ -54,10 +55,18 @@ type Option func(*DB)
 // WithClock replaces the wall clock, for tests.
 func WithClock(now func() time.Time) Option { return func(db *DB) { db.now = now } }
 
+// WithSQLiteSynchronous sets SQLite's synchronous setting: "NORMAL" (the
+// default) or "FULL". In WAL mode NORMAL loses nothing when the process
+// crashes, but an OS crash or power loss may roll back the last commits;
+// FULL syncs the WAL on every commit, so that neither does.
+func WithSQLiteSynchronous(mode string) Option {
+	return func(db *DB) { db.synchronous = mode }
+}
+
 // Open connects to databaseURL ("sqlite:PATH" or "postgres://…"). It does not
 // apply migrations; call Migrate.
 func Open(ctx context.Context, databaseURL string, opts ...Option) (*DB, error) {
-	db := &DB{now: time.Now}
+	db := &DB{now: time.Now, synchronous: "NORMAL"}
 	for _, opt := range opts {
 		opt(db)
 	}
@@ -75,8 +84,11 @@ func Open(ctx context.Context, databaseURL string, opts ...Option) (*DB, error) 
 		// WAL lets readers proceed while one writer commits; immediate
 		// transactions take the write lock up front, so two writers queue
 		// on busy_timeout instead of failing with SQLITE_BUSY mid-way.
+		if db.synchronous != "NORMAL" && db.synchronous != "FULL" {
+			return nil, fmt.Errorf("open sqlite %s: synchronous %q: want NORMAL or FULL", path, db.synchronous)
+		}
 		dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
-			"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+			"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(" + db.synchronous + ")&_txlock=immediate"
 		conn, err := sql.Open("sqlite", dsn)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -124,6 +136,29 @@ func (db *DB) RiverDriver() riverdriver.Driver[*sql.Tx] {
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
+
+// ProbeWrite proves that the database accepts a write, which a ping does
+// not: a full disk or a read-only file still answers reads.
+func (db *DB) ProbeWrite(ctx context.Context, instance string) error {
+	if _, err := db.sql.ExecContext(ctx, db.q(`UPDATE write_probe SET at = ?, instance = ? WHERE id = 1`), micros(db.now()), instance); err != nil {
+		return fmt.Errorf("write to the database: %w", err)
+	}
+	return nil
+}
+
+// ReadOnly tells a PostgreSQL session that refuses writes (a standby, or
+// default_transaction_read_only). On SQLite it reports false: whether the
+// file may be written is the file system's answer, which callers ask.
+func (db *DB) ReadOnly(ctx context.Context) (bool, error) {
+	if db.dialect != Postgres {
+		return false, nil
+	}
+	var v string
+	if err := db.sql.QueryRowContext(ctx, `SHOW transaction_read_only`).Scan(&v); err != nil {
+		return false, fmt.Errorf("ask whether the database takes writes: %w", err)
+	}
+	return v == "on", nil
+}
 
 // InTx runs fn in a transaction, committing if it returns nil.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {

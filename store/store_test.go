@@ -63,3 +63,16 @@ func TestOpenRejectsUnknownScheme(t *testing.T) {
 		t.Fatal("Open accepted a mysql:// URL")
 	}
 }
+
+// TestSQLiteSynchronousSetting checks that URLTRACKER_SQLITE_SYNCHRONOUS
+// reaches SQLite: FULL syncs the WAL at every commit, so that an OS crash or
+// power loss loses no acknowledged webhook either.
+func TestSQLiteSynchronousSetting(t *testing.T) {
+	for mode, want := range map[string]int{"NORMAL": 1, "FULL": 2} {
+		db := openURL(t, testutil.DatabaseURL(t, "sqlite"), store.WithSQLiteSynchronous(mode))
+		var got int
+		if err := db.SQL().QueryRow(`PRAGMA synchronous`).Scan(&got); err != nil || got != want {
+			t.Errorf("synchronous %s: PRAGMA synchronous = %d (%v), want %d", mode, got, err, want)
+		}
+	}
+}

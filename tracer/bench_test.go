@@ -4,7 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,4 +76,29 @@ func BenchmarkTrace5Hops(b *testing.B) {
 			})
 		})
 	})
+}
+
+// BenchmarkBrowse measures the virtual browser on one page: a page with no
+// script (the common landing page), and a redirect page whose script
+// computes its target, the interpreter's cost per scripted hop.
+func BenchmarkBrowse(b *testing.B) {
+	page, _ := url.Parse("http://example.com/start")
+	env := pageEnv{url: page, maxDelay: 10 * time.Second}
+	plain := []byte(htmlPage("", strings.Repeat("<p>Offer details and more text</p>", 100)))
+	scripted := []byte(htmlPage(`<meta http-equiv="refresh" content="5;url=/slow">`,
+		`<form id="f" action="/f"></form><script>var id = "abc"; setTimeout(function () { location.href = "/next?click_id=" + encodeURIComponent(id); }, 100);</script>`))
+	for _, bc := range []struct {
+		name string
+		page []byte
+		want bool
+	}{{"plain", plain, false}, {"scripted", scripted, true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok := browse(bc.page, env); ok != bc.want {
+					b.Fatalf("navigation %v, want %v", ok, bc.want)
+				}
+			}
+		})
+	}
 }

@@ -36,7 +36,7 @@ var resolveTests = []struct {
 	{"http:///x", ""},
 	{"http://:80/", ""},
 	{"http://[::1/", ""},
-	{"http:opaque", ""},
+	{"http:opaque", "http://example.com/a/opaque"},
 	{"http://a b/", ""},
 }
 

@@ -25,13 +25,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/netip"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/net/publicsuffix"
 
 	"github.com/urltracker/urltracker"
 )
@@ -80,8 +78,8 @@ type Tracer struct {
 	bodies    sync.Pool // of *[]byte with MaxBodyBytes of room
 }
 
-// New returns a Tracer for cfg.
-func New(cfg Config) *Tracer {
+// WithDefaults returns cfg with the defaults in its zero fields.
+func (cfg Config) WithDefaults() Config {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
@@ -97,6 +95,12 @@ func New(cfg Config) *Tracer {
 	if cfg.MaxMetaRefreshDelay <= 0 {
 		cfg.MaxMetaRefreshDelay = DefaultMaxMetaRefreshDelay
 	}
+	return cfg
+}
+
+// New returns a Tracer for cfg.
+func New(cfg Config) *Tracer {
+	cfg = cfg.WithDefaults()
 	guard := NewGuard(cfg.AllowCIDRs)
 	return &Tracer{
 		cfg:   cfg,
@@ -152,6 +156,9 @@ func (t *Tracer) Trace(ctx context.Context, req Request) urltracker.Check {
 	c.Success = c.Verdict == urltracker.VerdictHealthy
 	if n := len(c.Chain); n > 0 {
 		c.FinalURL = c.Chain[n-1].URL
+		if c.Chain[n-1].RedirectType == urltracker.RedirectFinal && r.landing != nil {
+			c.FinalURL = r.landing.String()
+		}
 	} else {
 		c.FinalURL = req.URL
 	}
@@ -165,7 +172,25 @@ type run struct {
 	timeout time.Duration
 	maxHops int
 	client  *http.Client
+	jar     *jar
 	check   urltracker.Check
+	// landing is the last page the browser showed: a 204 leaves the
+	// visitor there.
+	landing *url.URL
+}
+
+// step is one request of the chain: a GET, or the POST of a form.
+type step struct {
+	url    *url.URL
+	method string
+	body   string // urlencoded form data of a POST
+}
+
+func (s step) key() string {
+	if s.method == http.MethodPost {
+		return "POST " + s.url.String() + "\n" + s.body
+	}
+	return s.url.String()
 }
 
 // follow requests hop after hop until the chain ends, and sets the verdict.
@@ -177,11 +202,12 @@ func (r *run) follow(ctx context.Context, req Request) {
 	}
 	// Cookies live for one trace only: a chain that sets a cookie on one
 	// hop and needs it on the next works, and no trace sees another's.
-	jar, err := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
+	jar, err := newJar()
 	if err != nil {
 		r.fail(urltracker.VerdictBroken, fmt.Errorf("create cookie jar: %w", err))
 		return
 	}
+	r.jar = jar
 	r.client = &http.Client{
 		Transport: r.tracer.transport,
 		Jar:       jar,
@@ -189,28 +215,29 @@ func (r *run) follow(ctx context.Context, req Request) {
 			return http.ErrUseLastResponse // every hop is followed and recorded here
 		},
 	}
-	seen := map[string]int{cur.String(): 1}
+	at := step{url: cur, method: http.MethodGet}
+	seen := map[string]int{at.key(): 1}
 	for {
-		next, verdict, err := r.hop(ctx, cur)
+		next, verdict, err := r.hop(ctx, at)
 		if next == nil {
 			if err != nil {
 				r.fail(verdict, err)
 				return
 			}
-			r.land(req.ExpectedHost, cur)
+			r.land(req.ExpectedHost, r.landing)
 			return
 		}
 		hops := len(r.check.Chain)
-		if first, ok := seen[next.String()]; ok {
-			r.fail(urltracker.VerdictLoop, fmt.Errorf("redirect loop: hop %d leads back to %s, already visited at hop %d", hops, next, first))
+		if first, ok := seen[next.key()]; ok {
+			r.fail(urltracker.VerdictLoop, fmt.Errorf("redirect loop: hop %d leads back to %s, already visited at hop %d", hops, next.url, first))
 			return
 		}
 		if hops > r.maxHops {
-			r.fail(urltracker.VerdictTooManyHops, fmt.Errorf("more than %d redirects; stopped before %s", r.maxHops, next))
+			r.fail(urltracker.VerdictTooManyHops, fmt.Errorf("more than %d redirects; stopped before %s", r.maxHops, next.url))
 			return
 		}
-		seen[next.String()] = hops + 1
-		cur = next
+		seen[next.key()] = hops + 1
+		at = *next
 	}
 }
 
@@ -228,11 +255,15 @@ func (r *run) fail(v urltracker.Verdict, err error) {
 	r.check.Error = err.Error()
 }
 
-// hop requests u, records it, and returns where it leads. At the end of the
-// chain next is nil, and err (with its verdict) says why the chain failed
-// there, or is nil for a landing page.
-func (r *run) hop(ctx context.Context, u *url.URL) (next *url.URL, verdict urltracker.Verdict, err error) {
+// followed are the statuses whose Location a browser follows.
+var followed = map[int]bool{301: true, 302: true, 303: true, 307: true, 308: true}
+
+// hop requests at, records it, and returns where it leads. At the end of
+// the chain next is nil, and err (with its verdict) says why the chain
+// failed there, or is nil for a landing page (r.landing).
+func (r *run) hop(ctx context.Context, at step) (next *step, verdict urltracker.Verdict, err error) {
 	t := r.tracer
+	u := at.url
 	hop := urltracker.Hop{URL: u.String(), RedirectType: urltracker.RedirectError}
 	hop.Params = urltracker.HopParams(hop.URL)
 	start := time.Now()
@@ -243,97 +274,147 @@ func (r *run) hop(ctx context.Context, u *url.URL) (next *url.URL, verdict urltr
 
 	hopCtx, cancel := context.WithTimeout(ctx, t.cfg.HopTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(hopCtx, http.MethodGet, hop.URL, nil)
+	var body io.Reader
+	if at.method == http.MethodPost {
+		body = strings.NewReader(at.body)
+	}
+	req, err := http.NewRequestWithContext(hopCtx, at.method, hop.URL, body)
 	if err != nil {
-		return nil, urltracker.VerdictBroken, fmt.Errorf("GET %s: %w", hop.URL, err)
+		return nil, urltracker.VerdictBroken, fmt.Errorf("%s %s: %w", at.method, hop.URL, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	// Accept-Encoding stays unset so that the transport asks for gzip and
 	// decompresses transparently.
 	req.Header.Set("User-Agent", t.cfg.UserAgent)
 	req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+	if raw := r.jar.rawHeader(u); raw != "" {
+		req.Header.Set("Cookie", raw)
+	}
 	resp, err := r.client.Do(req)
 	if err != nil {
 		verdict, err := r.classify(ctx, hopCtx, err)
-		return nil, verdict, fmt.Errorf("GET %s: %w", hop.URL, err)
+		return nil, verdict, fmt.Errorf("%s %s: %w", at.method, hop.URL, err)
 	}
 	defer resp.Body.Close()
 	hop.Status = resp.StatusCode
+	r.keepRawCookies(u, resp)
+	code := resp.StatusCode
 
-	switch code := resp.StatusCode; {
-	case 300 <= code && code < 400:
+	if locs := resp.Header.Values("Location"); followed[code] && len(locs) > 0 {
 		drain(resp.Body)
-		loc := resp.Header.Get("Location")
-		if loc == "" {
-			return nil, urltracker.VerdictBroken, fmt.Errorf("GET %s: HTTP %d %s without a Location header", hop.URL, code, http.StatusText(code))
+		for _, l := range locs[1:] {
+			if l != locs[0] {
+				// Browsers refuse such an answer (ERR_RESPONSE_HEADERS_MULTIPLE_LOCATION).
+				return nil, urltracker.VerdictBroken, fmt.Errorf("%s %s: HTTP %d with two different Location headers", at.method, hop.URL, code)
+			}
 		}
-		next, err := resolveURL(u, loc)
+		target, err := resolveURL(u, locs[0])
 		if err != nil {
-			return nil, urltracker.VerdictBroken, fmt.Errorf("GET %s: HTTP %d to %w", hop.URL, code, err)
+			return nil, urltracker.VerdictBroken, fmt.Errorf("%s %s: HTTP %d to %w", at.method, hop.URL, code, err)
 		}
 		hop.RedirectType = urltracker.RedirectHTTP
-		return next, "", nil
-	case code < 200 || code >= 300:
+		next := step{url: target, method: http.MethodGet}
+		if (code == 307 || code == 308) && at.method == http.MethodPost {
+			next.method, next.body = at.method, at.body
+		}
+		return &next, "", nil
+	}
+	if code == http.StatusNoContent || code == http.StatusResetContent {
+		// The browser stays on the page it was on.
 		drain(resp.Body)
-		return nil, urltracker.VerdictBroken, fmt.Errorf("GET %s: HTTP %d %s", hop.URL, code, http.StatusText(code))
+		hop.RedirectType = urltracker.RedirectFinal
+		return nil, urltracker.VerdictHealthy, nil
 	}
 
-	nav, found, err := r.pageNavigation(ctx, hopCtx, resp)
+	// Any other answer is a page the browser shows, error pages included,
+	// and whatever it does by itself, the browser does.
+	r.landing = u
+	nav, found, err := r.pageNavigation(ctx, hopCtx, u, resp)
 	if err != nil {
 		verdict, err := r.classify(ctx, hopCtx, err)
-		return nil, verdict, fmt.Errorf("GET %s: read body: %w", hop.URL, err)
+		return nil, verdict, fmt.Errorf("%s %s: read body: %w", at.method, hop.URL, err)
 	}
 	if found {
-		// A target the browser would not or could not go to, such as the
-		// page itself, leaves the visitor on this page.
-		if next, err := resolveURL(nav.base(u), nav.target); err == nil && next.String() != hop.URL {
-			hop.RedirectType = nav.how
-			return next, "", nil
+		if target, err := canonical(nav.target); err == nil {
+			next := step{url: target, method: nav.method, body: nav.body}
+			if next.key() != at.key() || at.method == http.MethodPost {
+				hop.RedirectType = nav.how
+				return &next, "", nil
+			}
 		}
+	}
+	if followed[code] {
+		return nil, urltracker.VerdictBroken, fmt.Errorf("%s %s: HTTP %d %s without a Location header", at.method, hop.URL, code, http.StatusText(code))
+	}
+	if code < 200 || code >= 300 {
+		return nil, urltracker.VerdictBroken, fmt.Errorf("%s %s: HTTP %d %s", at.method, hop.URL, code, http.StatusText(code))
 	}
 	hop.RedirectType = urltracker.RedirectFinal
 	return nil, urltracker.VerdictHealthy, nil
 }
 
-// pageNavigation looks for a Refresh header or, in an HTML body, a meta
-// refresh or script redirect.
-func (r *run) pageNavigation(ctx, hopCtx context.Context, resp *http.Response) (pageNav, bool, error) {
-	maxDelay := r.tracer.cfg.MaxMetaRefreshDelay
-	if delay, target, ok := parseRefresh(resp.Header.Get("Refresh")); ok && target != "" && delay <= maxDelay {
-		drain(resp.Body)
-		return pageNav{navigation: navigation{how: urltracker.RedirectMeta, target: target}}, true, nil
+// pageNavigation reads a page and runs it in the virtual browser to find
+// where it sends the visitor by itself.
+func (r *run) pageNavigation(ctx, hopCtx context.Context, u *url.URL, resp *http.Response) (navigation, bool, error) {
+	env := pageEnv{
+		url:       u,
+		refresh:   resp.Header.Get("Refresh"),
+		maxDelay:  r.tracer.cfg.MaxMetaRefreshDelay,
+		userAgent: r.tracer.cfg.UserAgent,
+		cookies:   r.jar,
+		fetchScript: func(src *url.URL) (string, error) {
+			return r.fetchScript(hopCtx, src)
+		},
 	}
 	contentType := resp.Header.Get("Content-Type")
 	if !isHTML(contentType) {
 		drain(resp.Body)
-		return pageNav{}, false, nil
+		nav, found := browse(nil, env)
+		return nav, found, nil
 	}
 	bufp := r.tracer.bodies.Get().(*[]byte)
 	defer r.tracer.bodies.Put(bufp)
+	body, err := decodedBody(resp)
+	if err != nil {
+		return navigation{}, false, err
+	}
 	// A buffer of MaxBodyBytes caps the read: what lies past it is never
 	// read, and the connection is dropped rather than drained.
-	n, err := io.ReadFull(resp.Body, *bufp)
+	n, err := io.ReadFull(body, *bufp)
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return pageNav{}, false, err
+		return navigation{}, false, err
 	}
-	nav, baseHref, found := pageNavigation(toUTF8((*bufp)[:n], contentType), maxDelay)
-	return pageNav{navigation: nav, baseHref: baseHref}, found, nil
+	page, enc := toUTF8((*bufp)[:n], contentType)
+	env.enc = enc
+	nav, found := browse(page, env)
+	return nav, found, nil
 }
 
-// pageNav is a navigation with the <base href> its target resolves against.
-type pageNav struct {
-	navigation
-	baseHref string
-}
-
-func (n pageNav) base(page *url.URL) *url.URL {
-	if n.baseHref == "" {
-		return page
-	}
-	base, err := resolveURL(page, n.baseHref)
+// fetchScript fetches a same-site external script for the virtual browser,
+// through the trace's client and so through the address guard.
+func (r *run) fetchScript(ctx context.Context, src *url.URL) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src.String(), nil)
 	if err != nil {
-		return page
+		return "", err
 	}
-	return base
+	req.Header.Set("User-Agent", r.tracer.cfg.UserAgent)
+	req.Header.Set("Accept", "*/*")
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
+		drain(resp.Body)
+		return "", fmt.Errorf("script %s: HTTP %d", src, resp.StatusCode)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxScriptBytes+1))
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
 }
 
 // classify tells a failed request's verdict and the error to report.

@@ -157,7 +157,10 @@ func TestRedirectForms(t *testing.T) {
 		{"after look-alikes", page{body: script(`var x = "http://example.com/trap"; var r = /"/g; location.href = "/final";`)}, "javascript"},
 		{"script type", page{body: htmlPage(`<script type="text/javascript">location.href = "/final"</script>`, "")}, "javascript"},
 		{"script beats delayed meta", page{body: htmlPage(`<meta http-equiv="refresh" content="5;url=/trap">`, `<script>location.href = "/final"</script>`)}, "javascript"},
-		{"immediate meta beats later script", page{body: htmlPage(`<meta http-equiv="refresh" content="0;url=/final">`, `<script>location.href = "/trap"</script>`)}, "meta"},
+		{"script beats an immediate meta refresh earlier in the page", page{body: htmlPage(`<meta http-equiv="refresh" content="0;url=/trap">`, `<script>location.href = "/final"</script>`)}, "javascript"},
+		{"top-level var location navigates", page{body: script(`var location = "/final";`)}, "javascript"},
+		{"code in a timer string", page{body: script(`setTimeout("location.href='/final'", 0);`)}, "javascript"},
+		{"sooner meta refresh replaces a later one", page{body: htmlPage(`<meta http-equiv="refresh" content="60"><meta http-equiv="refresh" content="0;url=/final">`, "")}, "meta"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -191,7 +194,7 @@ func TestLookAlikes(t *testing.T) {
 		{"string not assigned", script(`var x = "http://example.com/trap";`)},
 		{"string mentioning location", script(`console.log("location.href = '/trap'");`)},
 		{"regex with quotes", script(`var r = /"/; var s = "location.href = '/trap'";`)},
-		{"declared variable", script(`var location = "/trap";`)},
+		{"declared in a function", script(`function f() { var location = "/trap"; } f();`)},
 		{"other object", script(`obj.location = "/trap";`)},
 		{"other object href", script(`link.href = "/trap";`)},
 		{"concatenation", script(`location.href = "/trap?id=" + id;`)},
@@ -199,7 +202,7 @@ func TestLookAlikes(t *testing.T) {
 		{"comparison", script(`if (location.href == "/trap") { go(); }`)},
 		{"string replace", script(`var s = location.href.replace("a", "/trap");`)},
 		{"object property", script(`var o = { location: "/trap" };`)},
-		{"code in a string", script(`setTimeout("location.href='/trap'", 0);`)},
+		{"code in a string", script(`var code = "location.href='/trap'";`)},
 		{"json script", htmlPage(`<script type="application/ld+json">{"x": 1}; location.href = "/trap"</script>`, "")},
 		{"template script", htmlPage(`<script type="text/template">location.href = "/trap"</script>`, "")},
 		{"external script", htmlPage(`<script src="/app.js">location.href = "/trap"</script>`, "")},
@@ -209,7 +212,7 @@ func TestLookAlikes(t *testing.T) {
 		{"meta refreshing itself", htmlPage(`<meta http-equiv="refresh" content="5">`, "")},
 		{"meta to itself", htmlPage(`<meta http-equiv="refresh" content="0;url=/start#top">`, "")},
 		{"meta too late", htmlPage(`<meta http-equiv="refresh" content="11;url=/trap">`, "")},
-		{"second meta ignored", htmlPage(`<meta http-equiv="refresh" content="60"><meta http-equiv="refresh" content="0;url=/trap">`, "")},
+		{"later meta due later ignored", htmlPage(`<meta http-equiv="refresh" content="60"><meta http-equiv="refresh" content="61;url=/trap">`, "")},
 		{"javascript scheme", htmlPage(`<meta http-equiv="refresh" content="0;url=javascript:alert(1)">`, "")},
 		{"fragment only", script(`location.href = "#top";`)},
 		{"click handler", htmlPage("", `<button id="buy">Buy now</button><script>
@@ -520,13 +523,13 @@ func TestFiveHopChain(t *testing.T) {
 		"/1 302 http",
 		"/2?click_id=abc&sub=1 200 meta",
 		"/3?offer=42 200 javascript",
-		"/4?utm_source=x&utm_medium=y 301 http",
+		"/4?utm_source=x&amp;utm_medium=y 301 http",
 		"/landing?p=1&p=2 200 final",
 	}
 	if !slices.Equal(hops(c), want) || c.Verdict != urltracker.VerdictHealthy || !c.Success {
 		t.Fatalf("chain %q verdict %s (%s), want %q healthy", hops(c), c.Verdict, c.Error, want)
 	}
-	wantParams := []map[string]string{{}, {"click_id": "abc", "sub": "1"}, {"offer": "42"}, {"utm_source": "x", "utm_medium": "y"}, {"p": "1"}}
+	wantParams := []map[string]string{{}, {"click_id": "abc", "sub": "1"}, {"offer": "42"}, {"utm_source": "x"}, {"p": "1"}}
 	for i, h := range c.Chain {
 		if fmt.Sprint(h.Params) != fmt.Sprint(wantParams[i]) {
 			t.Errorf("hop %d params %v, want %v", i+1, h.Params, wantParams[i])

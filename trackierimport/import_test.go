@@ -257,7 +257,7 @@ func TestImportWaitsForTheKillSwitch(t *testing.T) {
 	db := openSQLite(t)
 	f := account(t)
 	ctx := context.Background()
-	if _, err := db.SetKillSwitch(ctx, false, "test"); err != nil {
+	if _, err := db.SetKillSwitch(ctx, false, store.Actor{Instance: "test"}, ""); err != nil {
 		t.Fatal(err)
 	}
 	_, err := trackierimport.Importer{DB: db, Trackier: trackier.New(time.Second)}.Import(ctx,

@@ -71,6 +71,9 @@ func runChecks(ctx context.Context, getenv func(string) string) []checkResult {
 	}
 	results := []checkResult{{Name: "configuration", OK: true,
 		Detail: fmt.Sprintf("valid (database %s, address %s)", cfg.DatabaseKind(), cfg.Addr)}}
+	if cfg.IsSQLite() && cfg.AdminToken == "" {
+		results = append(results, checkTokenFile(cfg))
+	}
 	results = append(results, checkDatabase(ctx, cfg)...)
 	results = append(results, checkPort(cfg))
 	if cfg.IsSQLite() {
@@ -98,6 +101,11 @@ func checkDatabase(ctx context.Context, cfg config.Config) []checkResult {
 			}
 		}
 	}
+	if cfg.IsSQLite() {
+		if err := sqliteWritable(cfg.SQLitePath()); err != nil {
+			return []checkResult{{Name: "database", Detail: err.Error()}}
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	db, err := store.Open(ctx, cfg.DatabaseURL)
@@ -105,7 +113,14 @@ func checkDatabase(ctx context.Context, cfg config.Config) []checkResult {
 		return []checkResult{{Name: "database", Detail: "unreachable: " + err.Error()}}
 	}
 	defer db.Close()
-	results := []checkResult{{Name: "database", OK: true, Detail: string(db.Dialect()) + " reachable"}}
+	if readOnly, err := db.ReadOnly(ctx); err != nil || readOnly {
+		detail := "refuses writes (a standby, or default_transaction_read_only): point URLTRACKER_DATABASE_URL at the primary"
+		if err != nil {
+			detail = "cannot tell whether it takes writes: " + err.Error()
+		}
+		return []checkResult{{Name: "database", Detail: detail}}
+	}
+	results := []checkResult{{Name: "database", OK: true, Detail: string(db.Dialect()) + " reachable and writable"}}
 	st, err := db.Status(ctx)
 	switch {
 	case err != nil:
@@ -117,6 +132,33 @@ func checkDatabase(ctx context.Context, cfg config.Config) []checkResult {
 		results = append(results, checkResult{Name: "migrations", OK: true, Detail: fmt.Sprintf("all %d applied", len(st.Applied))})
 	}
 	return results
+}
+
+// sqliteWritable tells whether this user may write the SQLite file and the
+// WAL files beside it, as serve will: SQLite opens a file it may not write
+// read-only without a word, and the first write fails.
+func sqliteWritable(path string) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		f, err := os.OpenFile(p, os.O_RDWR, 0)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite file %s is not writable by this user (%v): fix its owner or mode, or the mount", p, err)
+		}
+		f.Close()
+	}
+	return nil
+}
+
+// checkTokenFile checks the generated admin token file, if there is one, as
+// serve will read it.
+func checkTokenFile(cfg config.Config) checkResult {
+	file := adminTokenFile(cfg)
+	if _, err := readPrivateFile(file); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return checkResult{Name: "admin token", Detail: fmt.Sprintf("admin token file %s: %v", file, err)}
+	}
+	return checkResult{Name: "admin token", OK: true, Detail: "URLTRACKER_ADMIN_TOKEN unset: serve uses or generates " + file}
 }
 
 func checkPort(cfg config.Config) checkResult {
@@ -132,7 +174,7 @@ func checkLock(cfg config.Config) checkResult {
 	if err := probeInstanceLock(cfg.SQLitePath()); err != nil {
 		return checkResult{Name: "instance lock", Detail: err.Error()}
 	}
-	return checkResult{Name: "instance lock", OK: true, Detail: "free (" + lockPath(cfg.SQLitePath()) + ")"}
+	return checkResult{Name: "instance lock", OK: true, Detail: "free (" + cfg.SQLitePath() + ")"}
 }
 
 // checkDataDir proves the directory of the SQLite file takes new files: the

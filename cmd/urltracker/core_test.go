@@ -170,9 +170,9 @@ func TestWebhookBodiesAndQueryPrecedence(t *testing.T) {
 	path := "/api/trackier-webhook?token=" + offer.WebhookToken
 
 	a.JSON(t, "POST", path+"&click_id=from-query", map[string]any{"click_id": "from-body", "p1": "sub1", "payout": 1.5, "n": json.Number("12345678901234567890")}, false, 200, nil)
-	status, body := a.Do(t, "POST", path, nil, false)
+	status, body := a.Do(t, "POST", path+"&click_id=query-only", nil, false)
 	if status != 200 {
-		t.Fatalf("POST without body: %d %s", status, body)
+		t.Fatalf("POST without body, macros in the query: %d %s", status, body)
 	}
 	req, _ := http.NewRequest("POST", a.BaseURL+path, strings.NewReader("click_id=form-click&country=DE"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -227,6 +227,20 @@ func TestBadInputGetsClearErrorAndStoresNothing(t *testing.T) {
 		{"body over 64 KiB", "POST", wh, `{"click_id":"big","x":"` + strings.Repeat("a", 70<<10) + `"}`, false, 413, "larger than 64 KiB"},
 		{"malformed JSON", "POST", wh, `{"click_id": "half`, false, 400, "malformed JSON"},
 		{"JSON not an object", "POST", wh, `["click_id"]`, false, 400, "malformed JSON"},
+		// Issue 13: what PostgreSQL refuses, or what overflows an index or
+		// a page, is refused before storage, naming the field.
+		{"text after the JSON", "POST", wh, `{"click_id":"after"} trailing`, false, 400, "text after the JSON value"},
+		{"stray brace after the JSON", "POST", wh, `{"click_id":"brace"}}`, false, 400, "text after the JSON value"},
+		{"empty POST", "POST", wh, nil, false, 400, "empty webhook"},
+		{"NUL in click_id", "GET", wh + "&click_id=a%00b", nil, false, 400, "click_id contains a NUL byte"},
+		{"invalid UTF-8 in campaign_id", "GET", wh + "&click_id=u&campaign_id=%ff%fe", nil, false, 400, "campaign_id is not valid UTF-8"},
+		{"NUL in token", "GET", "/api/trackier-webhook?token=a%00b&click_id=1", nil, false, 400, "token contains a NUL byte"},
+		{"invalid UTF-8 in token", "GET", "/api/trackier-webhook?token=%c3%28&click_id=1", nil, false, 400, "token is not valid UTF-8"},
+		{"long click_id", "GET", wh + "&click_id=" + strings.Repeat("c", 2800), nil, false, 400, "click_id is 2800 bytes long"},
+		{"long macro", "POST", wh, map[string]any{"click_id": "m", "p1": strings.Repeat("p", 3000)}, false, 400, "p1 is 3000 bytes long"},
+		{"NUL in a JSON macro", "POST", wh, `{"click_id":"j","p2":"a\u0000b"}`, false, 400, "p2 contains a NUL byte"},
+		{"query string over 64 KiB", "GET", wh + "&click_id=q&p1=" + strings.Repeat("a", 70<<10), nil, false, 414, "query string is larger than 64 KiB"},
+		{"query and body over 64 KiB together", "POST", wh + "&p3=" + strings.Repeat("a", 40<<10), `{"click_id":"qb","p4":"` + strings.Repeat("b", 30<<10) + `"}`, false, 413, "larger than 64 KiB with the query string"},
 		{"offer without name", "POST", "/api/offers", map[string]any{"url": "https://a.example"}, true, 400, "name: required"},
 		{"offer with relative url", "POST", "/api/offers", map[string]any{"name": "x", "url": "/relative"}, true, 400, "url: must be an absolute http"},
 		{"offer with ftp url", "POST", "/api/offers", map[string]any{"name": "x", "url": "ftp://a.example/"}, true, 400, "url: must be an absolute http"},

@@ -139,11 +139,14 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// 1. A visitor without a session lands on the login form; the token
 	// is typed and submitted with the keyboard alone.
-	must("open /offers", chromedp.Do(ctx, chromedp.Navigate(base+"/offers"), chromedp.WaitVisible(chromedp.ID("f-token"))))
+	must("open /offers", chromedp.Do(ctx, chromedp.Navigate(base+"/offers"), chromedp.WaitVisible(chromedp.ID("f-name"))))
 	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(loc, "/login?next=%2Foffers") {
 		t.Errorf("without a session, /offers went to %s", loc)
 	}
 	shots.take("login")
+	// The break-glass admin token sits behind a disclosure below the
+	// user name and password form.
+	must("open the admin token form", chromedp.Do(ctx, chromedp.Click(chromedp.CSS("details.card summary")), chromedp.WaitVisible(chromedp.ID("f-token"))))
 	_, err := chromedp.RunResponse(ctx, chromedp.SendKeys(chromedp.ID("f-token"), a.AdminToken+kb.Enter))
 	must("sign in", err)
 	must("offers page", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`a[href="/offers/new"]`))))

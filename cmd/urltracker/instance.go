@@ -16,78 +16,98 @@ import (
 // are reported with exit code 78, so that a supervisor never restarts into
 // the same collision; neither ever signals the other process.
 
-// instanceLock is an exclusive lock beside the SQLite file: only one `serve`
-// may use a database file, because SQLite allows one writer and two
-// instances would fight over it (and over its port) forever.
+// instanceLock is an exclusive lock on the SQLite database file itself: only
+// one `serve` may use a database file, because SQLite allows one writer and
+// two instances would fight over it (and over its port) forever. The lock
+// is on the open file, that is on the inode, not on a name: a symlink, a
+// hard link or another container's mount of the same file meets the same
+// lock. (A lock on a file beside the path let two instances share one
+// database through a hard link and lose acknowledged webhooks.) flock is
+// independent of the POSIX locks SQLite takes on the same file.
 type instanceLock struct {
 	f *os.File
 }
 
-// lockPath is the lock file of an SQLite database file.
-func lockPath(dbPath string) string { return dbPath + ".lock" }
-
-// acquireInstanceLock takes the lock of dbPath or explains who holds it. The
-// kernel drops the lock when the process dies, so a crash never leaves a
-// stale lock behind; the PID written inside only names the holder.
+// acquireInstanceLock takes the lock of the database file at dbPath,
+// creating the file if needed, or explains who holds it. The kernel drops
+// the lock when the process dies, so a crash never leaves a stale lock.
 func acquireInstanceLock(dbPath string) (*instanceLock, error) {
-	path := lockPath(dbPath)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(dbPath, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("open instance lock %s: %w", path, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("database %s is in use by %s (lock %s): stop it or give this instance its own URLTRACKER_DATABASE_URL",
-				dbPath, lockHolder(path), path)
+		if errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EROFS) {
+			return nil, fmt.Errorf("database file %s is not writable by this user (%v): fix its owner or mode, or the mount", dbPath, err)
 		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+		return nil, fmt.Errorf("open database file %s to lock it: %w", dbPath, err)
 	}
-	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	if err := lockFile(f, dbPath); err != nil {
+		f.Close()
+		return nil, err
 	}
 	return &instanceLock{f: f}, nil
 }
 
 // probeInstanceLock tells whether acquireInstanceLock would succeed, without
-// creating or writing the lock file.
+// creating the database file or keeping a lock.
 func probeInstanceLock(dbPath string) error {
-	path := lockPath(dbPath)
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := os.Open(dbPath)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("open instance lock %s: %w", path, err)
+		return fmt.Errorf("open database file %s: %w", dbPath, err)
 	}
 	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return fmt.Errorf("database %s is in use by %s (lock %s)", dbPath, lockHolder(path), path)
-		}
-		return fmt.Errorf("lock %s: %w", path, err)
+	if err := lockFile(f, dbPath); err != nil {
+		return err
 	}
 	return syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 }
 
-// Release gives the lock up. The file stays: removing it would let a third
-// process lock a new file while a second still waits on the old one.
+func lockFile(f *os.File, dbPath string) error {
+	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return fmt.Errorf("database %s is in use by %s (the file is locked; a symlink or hard link to it is the same file): stop it or give this instance its own URLTRACKER_DATABASE_URL",
+			dbPath, lockHolder(f))
+	}
+	if err != nil {
+		return fmt.Errorf("lock database file %s: %w", dbPath, err)
+	}
+	return nil
+}
+
+// Release gives the lock up.
 func (l *instanceLock) Release() {
 	_ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
 	_ = l.f.Close()
 }
 
-// lockHolder describes the process named in a lock file.
-func lockHolder(path string) string {
-	b, err := os.ReadFile(path)
+// lockHolder names the process holding the flock on f's inode, from the
+// kernel's own table of locks (/proc/locks: "1: FLOCK ADVISORY WRITE PID
+// MAJOR:MINOR:INODE 0 EOF", device numbers in hex).
+func lockHolder(f *os.File) string {
+	const unknown = "another urltracker serve"
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		return unknown
+	}
+	dev := uint64(st.Dev)
+	major := (dev>>8)&0xfff | (dev>>32)&^0xfff
+	minor := dev&0xff | (dev>>12)&^0xff
+	want := fmt.Sprintf("%02x:%02x:%d", major, minor, st.Ino)
+	locks, err := os.ReadFile("/proc/locks")
 	if err != nil {
-		return "another urltracker serve"
+		return unknown
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 0 {
-		return "another urltracker serve"
+	for _, line := range strings.Split(string(locks), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 6 || fields[1] != "FLOCK" || fields[5] != want {
+			continue
+		}
+		if pid, err := strconv.Atoi(fields[4]); err == nil && pid > 0 {
+			return describePID(pid) + ", another urltracker serve"
+		}
 	}
-	return describePID(pid) + ", another urltracker serve"
+	return unknown
 }
 
 // describePID is "PID 1234 (urltracker)", or just "PID 1234" when /proc does

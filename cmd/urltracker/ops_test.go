@@ -8,8 +8,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -50,6 +52,14 @@ func TestDuplicateStartExits78(t *testing.T) {
 		{"same SQLite file and port", func() map[string]string {
 			return firstEnv
 		}, []string{"is in use by " + holder}},
+		// The lock is on the file, not its name: another name for the same
+		// file (or another container's mount of it) meets the same lock.
+		{"symlink to the SQLite file", func() map[string]string {
+			return linkedEnv(t, firstDir, os.Symlink)
+		}, []string{"is in use by " + holder}},
+		{"hard link to the SQLite file", func() map[string]string {
+			return linkedEnv(t, firstDir, os.Link)
+		}, []string{"is in use by " + holder}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,6 +94,19 @@ func TestDuplicateStartExits78(t *testing.T) {
 	if strings.Contains(first.Stdout.String()+first.Stderr.String(), `"level":"ERROR"`) {
 		t.Errorf("the first instance logged errors:\n%s", first.Stdout)
 	}
+}
+
+// linkedEnv is the environment of an instance whose database URL names the
+// SQLite file of firstDir under another name, made by link.
+func linkedEnv(t *testing.T, firstDir string, link func(oldname, newname string) error) map[string]string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := link(filepath.Join(firstDir, "urltracker.db"), filepath.Join(dir, "urltracker.db")); err != nil {
+		t.Fatal(err)
+	}
+	env := appEnv(dir)
+	env["URLTRACKER_ADDR"] = freeAddr(t)
+	return env
 }
 
 // TestDuplicateStartInProcess checks the lock between two serves of one
@@ -191,6 +214,9 @@ func TestCheckFailsWith78ForEachFailingCondition(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{"PostgreSQL refuses writes", "database", func(t *testing.T, env map[string]string) {
+			env["URLTRACKER_DATABASE_URL"] = testutil.PostgresURL(t) + "&default_transaction_read_only=on"
+		}},
 		{"port in use", "port", func(t *testing.T, env map[string]string) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -294,5 +320,85 @@ func TestRetentionJobPrunesOnStart(t *testing.T) {
 	a.JSON(t, "GET", fmt.Sprintf("/api/offers/%d/checks", offer.ID), nil, true, http.StatusOK, &checks)
 	if len(checks.Checks) != 2 || checks.Checks[0].ID != newest[0] || checks.Checks[1].ID != newest[1] {
 		t.Errorf("checks kept: %+v, want the newest two %v", checks.Checks, newest[:2])
+	}
+}
+
+// TestReadOnlyDatabaseExits78 is issue 13: `urltracker check` passed a
+// database file the service user may not write, and serve then failed on it
+// with exit 1, which supervisors restart forever. Both must say so and exit
+// 78. The file is root's and the service runs as nobody (or, when the test
+// is not root, the file is made read-only), the directory stays writable.
+func TestReadOnlyDatabaseExits78(t *testing.T) {
+	binDir := t.TempDir()
+	bin := buildBinary(t, binDir)
+	dir := t.TempDir()
+	env := appEnv(dir)
+	env["URLTRACKER_ADDR"] = freeAddr(t)
+	if err := run(context.Background(), []string{"urltracker", "migrate"}, func(k string) string { return env[k] }, &testutil.SyncBuffer{}, &testutil.SyncBuffer{}); err != nil {
+		t.Fatal(err)
+	}
+	var cred *syscall.Credential
+	if os.Getuid() == 0 {
+		// nobody must reach the binary and the directory, and write there.
+		for _, d := range []string{binDir, filepath.Dir(binDir), dir, filepath.Dir(dir)} {
+			chmod(t, d, 0o755)
+		}
+		chmod(t, dir, 0o777)
+		cred = &syscall.Credential{Uid: 65534, Gid: 65534}
+	} else {
+		chmod(t, filepath.Join(dir, "urltracker.db"), 0o444)
+	}
+	for _, command := range []string{"check", "serve"} {
+		cmd := exec.Command(bin, command)
+		cmd.Env = procEnv(env)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		out, err := cmd.CombinedOutput()
+		code := cmd.ProcessState.ExitCode()
+		if code != ExitConfig || !strings.Contains(string(out), "not writable by this user") {
+			t.Errorf("%s on a read-only database: exit %d (%v), want %d saying it is not writable\n%s", command, code, err, ExitConfig, out)
+		}
+	}
+}
+
+// TestReadyzFailsWhileTheDatabaseRefusesWrites is issue 13: /readyz only
+// pinged the database, so an instance whose every write failed (disk full)
+// stayed in the load balancer. Here another connection holds SQLite's write
+// lock: reads and pings still work, writes do not.
+func TestReadyzFailsWhileTheDatabaseRefusesWrites(t *testing.T) {
+	a := startApp(t, appEnv(t.TempDir()))
+	a.JSON(t, "GET", "/readyz", nil, false, http.StatusOK, nil)
+
+	other, err := sql.Open("sqlite", "file:"+filepath.Join(a.Dir, "urltracker.db")+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tx, err := other.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ready struct {
+		Ready  bool   `json:"ready"`
+		Reason string `json:"reason"`
+	}
+	a.JSON(t, "GET", "/readyz", nil, false, http.StatusServiceUnavailable, &ready)
+	if ready.Ready || !strings.Contains(ready.Reason, "does not accept writes") {
+		t.Errorf("readyz while writes fail = %+v, want not ready because writes fail", ready)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	a.JSON(t, "GET", "/readyz", nil, false, http.StatusOK, nil)
+}
+
+// TestServeOnAReadOnlyPostgreSQLExits78: a URL naming a standby (here a
+// session that refuses writes) is a setup to fix, not a crash to restart.
+func TestServeOnAReadOnlyPostgreSQLExits78(t *testing.T) {
+	env := appEnv(t.TempDir())
+	env["URLTRACKER_ADDR"] = freeAddr(t)
+	env["URLTRACKER_DATABASE_URL"] = testutil.PostgresURL(t) + "&default_transaction_read_only=on"
+	err := run(context.Background(), []string{"urltracker", "serve"}, func(k string) string { return env[k] }, &testutil.SyncBuffer{}, &testutil.SyncBuffer{})
+	if exitCode(err) != ExitConfig || !strings.Contains(fmt.Sprint(err), "cannot be written") {
+		t.Errorf("serve on a read-only PostgreSQL: %v (exit %d), want exit %d saying it cannot be written", err, exitCode(err), ExitConfig)
 	}
 }

@@ -53,6 +53,7 @@ func commands() []command {
 		{name: "ctl", summary: "operate a running instance over its admin API (status, killswitch, offers, actions, tail)", run: func(ctx context.Context, p cmdEnv, args []string) error {
 			return ctlCmd(ctx, args, p.getenv, p.stdout, p.stderr)
 		}},
+		{name: "user", summary: "manage users who sign in (add, list, disable, enable, reset, totp)", run: userCmd},
 		{name: "version", summary: "print the version", run: versionCmd},
 		{name: "help", summary: "print this overview, or a command's help: urltracker help COMMAND", run: helpCmd},
 	}
@@ -82,6 +83,11 @@ func overview() string {
 // run is the whole program; main only calls it, so that tests can start
 // urltracker in-process with their own environment and output.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return runWithStdin(ctx, args, getenv, os.Stdin, stdout, stderr)
+}
+
+// runWithStdin is run reading standard input from stdin.
+func runWithStdin(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) < 2 {
 		fmt.Fprint(stderr, overview())
 		return exitWith(2, errors.New("missing command"))
@@ -104,7 +110,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			environ = append(environ, kv)
 		}
 	}
-	err := cmd.run(ctx, cmdEnv{getenv: getenv, environ: environ, stdin: os.Stdin, stdout: stdout, stderr: stderr}, rest)
+	err := cmd.run(ctx, cmdEnv{getenv: getenv, environ: environ, stdin: stdin, stdout: stdout, stderr: stderr}, rest)
 	if errors.Is(err, errHelp) {
 		return nil
 	}

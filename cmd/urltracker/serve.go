@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -13,9 +14,11 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/auth"
 	"github.com/urltracker/urltracker/config"
 	"github.com/urltracker/urltracker/intake"
 	"github.com/urltracker/urltracker/jobs"
@@ -51,14 +54,14 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return exitWith(ExitConfig, err)
 	}
 
-	db, err := store.Open(ctx, cfg.DatabaseURL)
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.WithSQLiteSynchronous(cfg.SQLiteSynchronous))
 	if err != nil {
-		return err
+		return readOnlyExit(err)
 	}
 	defer db.Close()
 	applied, err := db.Migrate(ctx)
 	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return readOnlyExit(fmt.Errorf("migrate: %w", err))
 	}
 	if len(applied) > 0 {
 		logger.Info("migrations applied", "migrations", applied)
@@ -87,13 +90,21 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return err
 	}
 
+	authn := auth.New(db, auth.Config{
+		AdminToken: adminToken, SessionIdle: cfg.SessionIdle, SessionLifetime: cfg.SessionLifetime, TrustedProxies: cfg.TrustedProxies,
+	}, time.Now, logger)
+	if n, err := authn.EndFormerAdminTokenSessions(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		logger.Info("admin token changed: its dashboard sessions ended", "sessions", n)
+	}
 	intake := intake.New(db, queue, logger, time.Now)
 	defer intake.Close()
 	var draining atomic.Bool
 	srv := &http.Server{
 		Handler: server.NewServer(server.Deps{
 			DB: db, Intake: intake, Queue: queue, Runner: runner, Tracer: trc, Trackier: api, Logger: logger,
-			AdminToken: adminToken, PublicURL: cfg.PublicURL, Instance: cfg.Instance,
+			AdminToken: adminToken, Auth: authn, PublicURL: cfg.PublicURL, Instance: cfg.Instance,
 			Now: time.Now, Draining: &draining, Metrics: mtr,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -152,6 +163,16 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	return nil
 }
 
+// readOnlyExit gives a database that refuses writes exit code 78: a
+// supervisor restarting into the same read-only file or standby would loop
+// forever, while the setup needs a fix.
+func readOnlyExit(err error) error {
+	if store.IsReadOnly(err) {
+		return exitWith(ExitConfig, fmt.Errorf("%w: the database cannot be written; fix the owner or mode of the database file and its directory, or point URLTRACKER_DATABASE_URL at a writable primary", err))
+	}
+	return err
+}
+
 // adminToken returns the configured admin token, or one generated on first
 // start and stored (mode 0600) beside the SQLite file. It returns the file's
 // path so that it can be logged; the token itself never is.
@@ -162,8 +183,8 @@ func adminToken(cfg config.Config) (token, file string, err error) {
 	if !cfg.IsSQLite() {
 		return "", "", &config.Error{Var: "URLTRACKER_ADMIN_TOKEN", Value: "", Allowed: "required with PostgreSQL, so that every instance of a fleet accepts the same token"}
 	}
-	file = filepath.Join(filepath.Dir(cfg.SQLitePath()), "urltracker.admin-token")
-	if b, err := os.ReadFile(file); err == nil {
+	file = adminTokenFile(cfg)
+	if b, err := readPrivateFile(file); err == nil {
 		if tok := strings.TrimSpace(string(b)); tok != "" {
 			return tok, file, nil
 		}
@@ -177,4 +198,32 @@ func adminToken(cfg config.Config) (token, file string, err error) {
 		return "", "", fmt.Errorf("store generated admin token in %s: %w", file, err)
 	}
 	return token, file, nil
+}
+
+// adminTokenFile is where serve keeps the admin token it generates.
+func adminTokenFile(cfg config.Config) string {
+	return filepath.Join(filepath.Dir(cfg.SQLitePath()), "urltracker.admin-token")
+}
+
+// readPrivateFile reads a secret file only if no one else could have read
+// or replaced it, as ssh does with its keys: it must belong to this user
+// and be neither group- nor world-accessible. A token others could read is
+// no secret, and one another user can write could be swapped for theirs.
+func readPrivateFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
+		return nil, fmt.Errorf("it belongs to uid %d, not to this user (uid %d): chown it to this user, or delete it to have a new token generated", st.Uid, os.Getuid())
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		return nil, fmt.Errorf("its mode %04o lets other users at it: chmod 600 %s, and rotate the token (delete the file and restart) if anyone may have read it", perm, path)
+	}
+	return io.ReadAll(f)
 }
