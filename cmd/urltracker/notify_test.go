@@ -227,11 +227,15 @@ func TestNotificationsEndToEnd(t *testing.T) {
 		t.Errorf("patched channel = %+v, want the secrets kept", got)
 	}
 	a.JSON(t, "GET", fmt.Sprintf("/api/channels/%d", hookCh.ID), nil, true, http.StatusOK, &got)
+	_, list := a.Do(t, "GET", "/api/channels", nil, true)
+	_, audit := a.Do(t, "GET", "/api/audit", nil, true)
 	for _, secret := range []string{"SLACKSECRET", "HMACSECRET"} {
-		_, list := a.Do(t, "GET", "/api/channels", nil, true)
-		if strings.Contains(string(list), secret) {
-			t.Errorf("GET /api/channels shows a secret: %s", list)
+		if strings.Contains(string(list), secret) || strings.Contains(string(audit), secret) {
+			t.Errorf("a channel secret shows in GET /api/channels or the audit log:\n%s\n%s", list, audit)
 		}
+	}
+	if !strings.Contains(string(audit), "POST /api/channels") {
+		t.Errorf("the audit log does not record the channel's creation: %s", audit)
 	}
 	a.JSON(t, "DELETE", fmt.Sprintf("/api/channels/%d", hookCh.ID), nil, true, http.StatusOK, nil)
 	var after offerAnswer
