@@ -166,13 +166,13 @@ type tab struct {
 	frame   cdp.FrameID
 	profile string
 
-	mu       sync.Mutex
-	hops     []urltracker.Hop
-	started  []time.Time
-	reason   urltracker.RedirectType // how the next navigation was asked for
-	last     time.Time               // of the last navigation event
-	failure  string                  // why the last document failed to load
-	settled  bool
+	mu      sync.Mutex
+	hops    []urltracker.Hop
+	started []time.Time
+	reason  urltracker.RedirectType // how the next navigation was asked for
+	last    time.Time               // of the last navigation event
+	failure string                  // why the last document failed to load
+	settled bool
 }
 
 func (e *Engine) open(ctx context.Context, startURL string) (*tab, error) {

@@ -90,3 +90,80 @@ func TestSignInIsThrottled(t *testing.T) {
 		t.Errorf("after the block: status %d, want 303", p.Status)
 	}
 }
+
+// TestAuditPageShowsWhoChangedWhat pulls the kill switch with a reason and
+// edits an offer as a signed-in admin, then reads both on /audit, with the
+// user, the address and the reason, and filters by action.
+func TestAuditPageShowsWhoChangedWhat(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("ann", urltracker.RoleAdmin, "anns long password")
+	rec := newOffer(t, e.DB, "Shoes", "http://127.0.0.1:9/x")
+	b := e.browser()
+	b.signIn("ann", "anns long password")
+	if p := b.post("/kill-switch", url.Values{"enabled": {"false"}, "reason": {"campaign storm"}}, "/kill-switch?enabled=false"); p.Status != http.StatusSeeOther {
+		t.Fatalf("kill switch: status %d", p.Status)
+	}
+	path := fmt.Sprintf("/offers/%d/edit", rec.ID)
+	form := url.Values{"name": {"Boots"}, "url": {"http://127.0.0.1:9/x"}, "update_interval_seconds": {"300"}, "enabled": {"on"}, "trackier.api_key": {"very-secret-key"}}
+	if p := b.post(path, form, path); p.Status != http.StatusSeeOther {
+		t.Fatalf("edit offer: status %d\n%s", p.Status, p.Body)
+	}
+	p := b.get("/audit")
+	mustContain(t, "audit page", p.Body, "ann", "127.0.0.1", "kill_switch", "campaign storm", "dashboard POST /offers/{id}/edit", "Boots", "(redacted)")
+	mustNotContain(t, "audit page", p.Body, "very-secret-key")
+	p = b.get("/audit?action=kill_switch")
+	mustContain(t, "audit page filtered", p.Body, "campaign storm")
+	mustNotContain(t, "audit page filtered", p.Body, "Boots")
+}
+
+// TestAccountPageEndsSessionsAndRevokesTokens signs one user in from two
+// browsers, ends the other browser's session and revokes a token from the
+// account page, and cannot touch another user's session.
+func TestAccountPageEndsSessionsAndRevokesTokens(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.addUser("liv", urltracker.RoleViewer, "livs long password")
+	e.addUser("max", urltracker.RoleViewer, "maxs long password")
+	liv, _ := e.DB.UserByName(ctx, "liv")
+	tok, err := e.DB.CreateAPIToken(ctx, liv.ID, "laptop", urltracker.RoleViewer, auth.HashSecret(auth.NewAPIToken()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	here, there, other := e.browser(), e.browser(), e.browser()
+	here.signIn("liv", "livs long password")
+	there.signIn("liv", "livs long password")
+	other.signIn("max", "maxs long password")
+	sessions, _ := e.DB.Sessions(ctx, liv.ID, false)
+	maxUser, _ := e.DB.UserByName(ctx, "max")
+	maxSessions, _ := e.DB.Sessions(ctx, maxUser.ID, false)
+	if len(sessions) != 2 || len(maxSessions) != 1 {
+		t.Fatalf("sessions: liv %d, max %d", len(sessions), len(maxSessions))
+	}
+	p := here.get("/account")
+	mustContain(t, "account page", p.Body, "Sign out (this browser)", "End session", "laptop", "Revoke")
+	// sessions are newest first: [0] is there's, [1] is here's.
+	if p := here.post(fmt.Sprintf("/account/sessions/%d/end", sessions[0].ID), url.Values{}, "/account"); p.Status != http.StatusSeeOther {
+		t.Fatalf("end the other browser's session: status %d", p.Status)
+	}
+	if p := there.get("/offers"); p.Status != http.StatusSeeOther {
+		t.Errorf("ended browser, /offers: status %d, want 303 to sign-in", p.Status)
+	}
+	if p := here.post(fmt.Sprintf("/account/sessions/%d/end", maxSessions[0].ID), url.Values{}, "/account"); p.Status != http.StatusNotFound {
+		t.Errorf("ending another user's session: status %d, want 404", p.Status)
+	}
+	if p := other.get("/offers"); p.Status != http.StatusOK {
+		t.Errorf("max's session after liv tried to end it: status %d", p.Status)
+	}
+	if p := here.post(fmt.Sprintf("/account/tokens/%d/revoke", tok.ID), url.Values{}, "/account"); p.Status != http.StatusSeeOther {
+		t.Errorf("revoke token: status %d", p.Status)
+	}
+	if got, _ := e.DB.APIToken(ctx, tok.ID); got.RevokedAt == nil {
+		t.Error("token not revoked")
+	}
+	if p := here.post(fmt.Sprintf("/account/sessions/%d/end", sessions[1].ID), url.Values{}, "/account"); p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/login") {
+		t.Errorf("ending this browser's session: status %d to %q, want sign-out", p.Status, p.Location)
+	}
+	if p := here.get("/offers"); p.Status != http.StatusSeeOther {
+		t.Errorf("after ending its own session, /offers: status %d", p.Status)
+	}
+}

@@ -109,6 +109,9 @@ func Register(mux *http.ServeMux, d Deps) {
 
 	mux.Handle("GET /trace", page(viewer, h.trace))
 	mux.Handle("GET /audit", page(viewer, h.audit))
+	mux.Handle("GET /account", page(viewer, h.account))
+	mux.Handle("POST /account/sessions/{id}/end", form(viewer, h.endSession))
+	mux.Handle("POST /account/tokens/{id}/revoke", form(viewer, h.revokeToken))
 
 	assets, _ := fs.Sub(assetFS, "assets")
 	mux.Handle("GET /assets/", h.secure(http.StripPrefix("/assets/", http.FileServerFS(assets))))

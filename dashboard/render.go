@@ -68,6 +68,8 @@ var notices = map[string]string{
 	"automation-off": "Automation is off on every instance: no checks and no Trackier actions until you turn it back on.",
 	"signed-out":     "You are signed out.",
 	"snoozed":        "Snooze saved: while it lasts, checks run and are recorded, notifications are listed under Deliveries, not sent, and Trackier actions are only recorded.",
+	"session-ended":  "Session ended: that browser is signed out.",
+	"token-revoked":  "Token revoked: it no longer works.",
 }
 
 // parseTemplates builds one template set per page: base.html (layout and

@@ -141,6 +141,17 @@ func TestRoleByEndpoint(t *testing.T) {
 	}
 	t.Logf("role × endpoint, as served:\n%s", table.String())
 
+	// The status endpoint is public; any valid token adds the offers.
+	for _, role := range roles {
+		var st struct {
+			Offers *[]any `json:"offers"`
+		}
+		roleClient(a, role.token).JSON(t, http.MethodGet, "/api/trackier-status", nil, role.token != "", http.StatusOK, &st)
+		if (st.Offers != nil) != (role.token != "") {
+			t.Errorf("status as %s: offers listed %v", role.name, st.Offers != nil)
+		}
+	}
+
 	// Every write above that got through is in the audit log with who made
 	// it and from where; refused ones are not.
 	var audit struct {

@@ -219,8 +219,15 @@ func (c *ctl) send(ctx context.Context, method, path string, body, v any) ([]byt
 	if err != nil {
 		return nil, &ctlError{msg: fmt.Sprintf("read answer of %s %s: %v", method, path, err), final: true}
 	}
-	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-		return nil, &ctlError{msg: fmt.Sprintf("%s %s: %d: the admin token was refused", method, path, resp.StatusCode), final: true}
+	if resp.StatusCode == http.StatusUnauthorized {
+		return nil, &ctlError{msg: fmt.Sprintf("%s %s: %d: the token was refused (wrong, expired or revoked)", method, path, resp.StatusCode), final: true}
+	}
+	if resp.StatusCode == http.StatusForbidden && !strings.Contains(string(answer), "kill switch is off") {
+		var e struct {
+			Error string `json:"error"`
+		}
+		_ = json.Unmarshal(answer, &e)
+		return nil, &ctlError{msg: fmt.Sprintf("%s %s: %d: %s", method, path, resp.StatusCode, e.Error), final: true}
 	}
 	if resp.StatusCode >= 300 {
 		var e struct {
