@@ -3,6 +3,7 @@ package urltracker
 import (
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -32,6 +33,8 @@ func NewOffer() Offer {
 		Enabled:               true,
 		Policy: Policy{Mode: ModeObserve, HoldStatus: HoldDisabled,
 			ConfirmAfterSeconds: DefaultConfirmAfterSeconds},
+		Alert:    DefaultAlertSettings(),
+		Channels: []int64{},
 	}
 }
 
@@ -57,6 +60,18 @@ func (o Offer) Normalize() Offer {
 		o.Policy.HoldStatus = HoldDisabled
 	}
 	o.Rules = o.Rules.normalize()
+	// A threshold of 0 means nothing; it is the default left out.
+	if o.Alert.FailureThreshold == 0 {
+		o.Alert.FailureThreshold = DefaultFailureThreshold
+	}
+	if o.Alert.SuccessThreshold == 0 {
+		o.Alert.SuccessThreshold = DefaultSuccessThreshold
+	}
+	if o.Channels == nil {
+		o.Channels = []int64{}
+	}
+	slices.Sort(o.Channels)
+	o.Channels = slices.Compact(o.Channels)
 	return o
 }
 
@@ -115,6 +130,10 @@ func (o Offer) Validate() FieldErrors {
 		if msg := CheckHTTPURL(o.Policy.AlertURL); msg != "" {
 			fe["policy.alert_url"] = msg
 		}
+	}
+	o.Alert.validate(fe)
+	if len(o.Channels) > 50 {
+		fe["channels"] = "at most 50 channels"
 	}
 	o.validateActions(fe)
 	o.Rules.validate(fe)

@@ -191,14 +191,21 @@ type Offer struct {
 	// or not; 0 checks it only when clicks arrive.
 	CheckEverySeconds int `json:"check_every_seconds"`
 	// Engine is how checks follow the link: EngineHTTP or EngineBrowser.
-	Engine    string     `json:"engine"`
-	Enabled   bool       `json:"enabled"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
-	Trackier  Trackier   `json:"trackier"`
-	Policy    Policy     `json:"policy"`
-	Rules     Rules      `json:"rules"`
-	Stats     OfferStats `json:"stats"`
+	Engine    string    `json:"engine"`
+	Enabled   bool      `json:"enabled"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Trackier  Trackier  `json:"trackier"`
+	Policy    Policy    `json:"policy"`
+	Rules     Rules     `json:"rules"`
+	// Alert says when the offer's health is worth a notification; Channels
+	// are where its notifications go besides the default channels.
+	Alert    AlertSettings `json:"alert"`
+	Channels []int64       `json:"channels"`
+	// Snooze silences the offer's notifications and actions until a time;
+	// nil when not snoozed.
+	Snooze *Snooze    `json:"snooze"`
+	Stats  OfferStats `json:"stats"`
 }
 
 // UpdateInterval is the offer's debounce period between two checks.

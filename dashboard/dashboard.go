@@ -102,6 +102,11 @@ func Register(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /trackier/import", page(admin, h.importForm))
 	mux.Handle("POST /trackier/import", form(admin, h.importCampaigns))
 
+	mux.Handle("GET /channels", page(viewer, h.channels))
+	mux.Handle("POST /channels", form(admin, h.createChannel))
+	mux.Handle("POST /channels/{id}/test", form(operator, h.testChannel))
+	mux.Handle("POST /offers/{id}/snooze", form(operator, h.snoozeOffer))
+
 	mux.Handle("GET /trace", page(viewer, h.trace))
 	mux.Handle("GET /audit", page(viewer, h.audit))
 	mux.Handle("GET /account", page(viewer, h.account))

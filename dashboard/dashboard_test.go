@@ -20,6 +20,7 @@ import (
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/dashboard"
 	"github.com/urltracker/urltracker/jobs"
+	"github.com/urltracker/urltracker/notify"
 	"github.com/urltracker/urltracker/store"
 	"github.com/urltracker/urltracker/tracer"
 	"github.com/urltracker/urltracker/trackier"
@@ -84,7 +85,7 @@ func (e *env) serve(db *store.DB, token string) string {
 		AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 	})
 	runner := &jobs.Runner{DB: db, Tracer: trc, Logger: logger}
-	queue, err := jobs.NewQueue(db, runner, jobs.Options{CheckConcurrency: 1, Logger: logger})
+	queue, err := jobs.NewQueue(db, runner, jobs.Options{CheckConcurrency: 1, Logger: logger, Notifier: notify.NewSender(5 * time.Second)})
 	if err != nil {
 		e.t.Fatal(err)
 	}

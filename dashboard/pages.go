@@ -214,7 +214,7 @@ func (h *handlers) killSwitch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _ := auth.From(r.Context())
-	previous, err := h.d.DB.SetKillSwitch(r.Context(), enable, p.Actor(h.d.Instance), reason)
+	previous, err := h.d.Queue.SetKillSwitch(r.Context(), enable, p.Actor(h.d.Instance), reason)
 	if err != nil {
 		h.storageError(w, r, err)
 		return

@@ -13,14 +13,13 @@ import (
 	"time"
 
 	"github.com/urltracker/urltracker"
-	"github.com/urltracker/urltracker/alert"
 	"github.com/urltracker/urltracker/auth"
 )
 
 // page is what every page's layout needs; page data structs embed it.
 type page struct {
 	Title    string
-	Nav      string // "overview", "offers" or "trace": the current menu item
+	Nav      string // "overview", "offers", "channels" or "trace": the current menu item
 	CSRF     string
 	Instance string
 	LoggedIn bool
@@ -68,6 +67,7 @@ var notices = map[string]string{
 	"automation-on":  "Automation is on again on every instance.",
 	"automation-off": "Automation is off on every instance: no checks and no Trackier actions until you turn it back on.",
 	"signed-out":     "You are signed out.",
+	"snoozed":        "Snooze saved: while it lasts, checks run and are recorded, notifications are listed under Deliveries, not sent, and Trackier actions are only recorded.",
 	"session-ended":  "Session ended: that browser is signed out.",
 	"token-revoked":  "Token revoked: it no longer works.",
 }
@@ -101,7 +101,7 @@ var funcs = template.FuncMap{
 	},
 	// secretURL shows a URL whose path or query is a credential, such as a
 	// Slack incoming webhook's, by its scheme and host alone.
-	"secretURL": alert.RedactURL,
+	"secretURL": urltracker.RedactSecretURL,
 	"inc":       func(i int) int { return i + 1 },
 	// wouldHave tells what observe mode would have done with a campaign.
 	"wouldHave": func(kind urltracker.ActionKind) string {

@@ -13,13 +13,13 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/urltracker/urltracker"
-	"github.com/urltracker/urltracker/alert"
 	"github.com/urltracker/urltracker/internal/jsonenc"
 	"github.com/urltracker/urltracker/metrics"
+	"github.com/urltracker/urltracker/policy"
 	"github.com/urltracker/urltracker/trackier"
 )
 
-// QueueActions is the River queue of Trackier calls and alerts. It is apart
+// QueueActions is the River queue of Trackier calls. It is apart
 // from the checks so that a slow Trackier API never delays a check.
 const QueueActions = "actions"
 
@@ -53,10 +53,6 @@ type ActionArgs struct {
 	Redirect string `json:"redirect,omitempty"`
 	// Reason says why the action was decided.
 	Reason string `json:"reason,omitempty"`
-	// Alert describes the check behind the action. For an alert it is the
-	// message sent; for a Trackier call it is the template of the alert
-	// reporting the call's result.
-	Alert alert.Alert `json:"alert"`
 }
 
 // Kind names the job in River's tables.
@@ -74,13 +70,12 @@ func retryDelay(attempt int) time.Duration {
 	return actionRetryBase << min(attempt-1, 10)
 }
 
-// actionWorker performs action jobs: one Trackier call or one alert per
-// attempt, each attempt written to the actions log.
+// actionWorker performs action jobs: one Trackier call per attempt, each
+// attempt written to the actions log.
 type actionWorker struct {
 	river.WorkerDefaults[ActionArgs]
 	q        *Queue
 	trackier *trackier.Client
-	alerts   *alert.Sender
 	timeout  time.Duration
 	// verifyTimeout and verifyFirstPoll bound the read-back after a write.
 	verifyTimeout, verifyFirstPoll time.Duration
@@ -113,7 +108,7 @@ type callResult struct {
 	verified *time.Duration
 }
 
-// retryable is implemented by the errors of the trackier and alert clients.
+// retryable is implemented by the errors of the trackier client.
 type retryable interface{ Retryable() bool }
 
 func (w *actionWorker) Work(ctx context.Context, job *river.Job[ActionArgs]) error {
@@ -272,14 +267,9 @@ func (w *actionWorker) perform(ctx context.Context, offer urltracker.Offer, args
 	case urltracker.ActionPause, urltracker.ActionResume, urltracker.ActionSetDestination:
 		return w.campaignAction(ctx, offer, args, attempt)
 	case urltracker.ActionAlert:
-		if offer.Policy.AlertURL == "" {
-			return callResult{err: errors.New("the offer no longer has an alert_url")}
-		}
-		ares, err := w.alerts.Send(ctx, offer.Policy.AlertURL, args.Alert)
-		return callResult{
-			request:    map[string]any{"method": "POST", "url": ares.URL, "body": json.RawMessage(nonEmptyJSON(ares.Body))},
-			statusCode: ares.StatusCode, duration: ares.Duration, err: err,
-		}
+		// An alert job queued before notifications went through channels:
+		// the offer's alert_url is its implicit channel now.
+		return callResult{err: errors.New("alerts are notifications now: this one, queued before the upgrade, is not sent")}
 	}
 	return callResult{err: fmt.Errorf("unknown action %q", args.Action)}
 }
@@ -290,7 +280,7 @@ func (w *actionWorker) perform(ctx context.Context, offer urltracker.Offer, args
 // resumes a campaign it did not hold; a resume that failed gives the hold
 // back so that a later check tries again, while one that found the campaign
 // changed by someone else leaves it forgotten. A Trackier call that ended
-// is reported by an alert when report is true.
+// is told to the offer's channels when report is true.
 func (w *actionWorker) settle(ctx context.Context, tx *sql.Tx, offer urltracker.Offer, args ActionArgs, entry urltracker.Action, report bool) error {
 	if entry.Outcome == urltracker.ActionRetrying || args.Action == urltracker.ActionAlert {
 		return nil
@@ -310,50 +300,27 @@ func (w *actionWorker) settle(ctx context.Context, tx *sql.Tx, offer urltracker.
 			}
 		}
 	}
-	if !report || offer.Policy.AlertURL == "" {
+	if !report {
 		return nil
 	}
-	a := args
-	a.Action = urltracker.ActionAlert
-	a.Alert.Event = "action"
-	a.Alert.Action, a.Alert.Text = actionReport(offer, args, entry)
-	if _, err := w.q.client.InsertTx(ctx, tx, a, actionInsertOpts()); err != nil {
-		return fmt.Errorf("enqueue alert of offer %d: %w", offer.ID, err)
+	h, err := w.q.db.HealthForUpdateTx(ctx, tx, offer.ID)
+	if err != nil {
+		return err
 	}
-	return nil
+	var outage time.Time
+	if h.OutageStartedAt != nil {
+		outage = *h.OutageStartedAt
+	}
+	n, ok := policy.ActionNotice(offer, entry, outage)
+	if !ok {
+		return nil
+	}
+	return w.q.notifyOfferTx(ctx, tx, offer, n, "")
 }
-
-// actionReport names the action's result and tells it for humans.
-func actionReport(offer urltracker.Offer, args ActionArgs, entry urltracker.Action) (action, text string) {
-	what := fmt.Sprintf("Trackier campaign %s of offer %q (#%d)", offer.Trackier.CampaignID, offer.Name, offer.ID)
-	if entry.Outcome == urltracker.ActionSkipped {
-		return string(args.Action) + " skipped", fmt.Sprintf("Did not %s %s: %s", verbs[args.Action], what, entry.Error)
-	}
-	if !entry.Success {
-		return string(args.Action) + " failed", fmt.Sprintf("Could not %s %s: %s", verbs[args.Action], what, entry.Error)
-	}
-	why := " " + args.Reason
-	if args.Action == urltracker.ActionSetDestination {
-		why = " to follow " + args.Redirect + ": " + args.Reason
-	}
-	return string(args.Action) + " succeeded", fmt.Sprintf("%s %s%s", pastVerbs[args.Action], what, why)
-}
-
-var (
-	verbs     = map[urltracker.ActionKind]string{urltracker.ActionPause: "hold", urltracker.ActionResume: "resume", urltracker.ActionSetDestination: "set the URL of"}
-	pastVerbs = map[urltracker.ActionKind]string{urltracker.ActionPause: "Held", urltracker.ActionResume: "Resumed", urltracker.ActionSetDestination: "Set the URL of"}
-)
 
 func redact(s, secret string) string {
 	if secret == "" {
 		return s
 	}
 	return strings.ReplaceAll(s, secret, "[redacted]")
-}
-
-func nonEmptyJSON(s string) string {
-	if s == "" {
-		return "null"
-	}
-	return s
 }

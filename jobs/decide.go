@@ -9,7 +9,6 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/urltracker/urltracker"
-	"github.com/urltracker/urltracker/alert"
 	"github.com/urltracker/urltracker/policy"
 	"github.com/urltracker/urltracker/store"
 )
@@ -29,8 +28,13 @@ func (q *Queue) decideTx(ctx context.Context, tx *sql.Tx, offer urltracker.Offer
 	if err != nil {
 		return err
 	}
+	windows, err := q.db.MaintenanceWindowsTx(ctx, tx)
+	if err != nil {
+		return err
+	}
 	before := stateOf(h)
-	next, plans := policy.Decide(before, offer, policy.Input{Check: check, Confirms: confirms, KillSwitchOff: !enabled})
+	next, plans := policy.Decide(before, offer, policy.Input{Check: check, Confirms: confirms, KillSwitchOff: !enabled,
+		Silence: policy.Silence(offer, windows, check.StartedAt)})
 	if confirms != 0 && enabled && check.Verdict.Health() == urltracker.HealthFailing {
 		if err := q.db.ConfirmCheckTx(ctx, tx, confirms, check.ID); err != nil {
 			return err
@@ -50,7 +54,7 @@ func (q *Queue) decideTx(ctx context.Context, tx *sql.Tx, offer urltracker.Offer
 		return err
 	}
 	for _, p := range plans {
-		if err := q.carryOutTx(ctx, tx, offer, check, before.LastVerdict, p); err != nil {
+		if err := q.carryOutTx(ctx, tx, offer, check, p); err != nil {
 			return err
 		}
 	}
@@ -58,11 +62,15 @@ func (q *Queue) decideTx(ctx context.Context, tx *sql.Tx, offer urltracker.Offer
 }
 
 // carryOutTx carries out one plan inside the check's transaction: a
-// confirmation is a check job for later; a decision observe mode only
-// records, or a proposal waiting for approval, goes to the actions log; an
-// action to send is a job on the actions queue.
-func (q *Queue) carryOutTx(ctx context.Context, tx *sql.Tx, offer urltracker.Offer, check urltracker.Check, previous urltracker.Verdict, p policy.Plan) error {
-	if p.Kind == policy.KindConfirm {
+// confirmation is a check job for later; a notice is a notification job per
+// channel (or, silenced, a line in each channel's log); a decision observe
+// mode (or a silence) only records, or a proposal waiting for approval, goes
+// to the actions log; an action to send is a job on the actions queue.
+func (q *Queue) carryOutTx(ctx context.Context, tx *sql.Tx, offer urltracker.Offer, check urltracker.Check, p policy.Plan) error {
+	switch p.Kind {
+	case policy.KindNotify:
+		return q.notifyOfferTx(ctx, tx, offer, p.Notice, p.Silence)
+	case policy.KindConfirm:
 		opts := &river.InsertOpts{Queue: QueueChecks, MaxAttempts: 3, ScheduledAt: time.Now().Add(p.After)}
 		if _, err := q.client.InsertTx(ctx, tx, CheckArgs{OfferID: offer.ID, Confirms: check.ID}, opts); err != nil {
 			return fmt.Errorf("enqueue the confirmation of check %d: %w", check.ID, err)
@@ -73,6 +81,9 @@ func (q *Queue) carryOutTx(ctx context.Context, tx *sql.Tx, offer urltracker.Off
 	if p.Observe || p.AwaitApproval {
 		entry := urltracker.Action{OfferID: offer.ID, CheckID: check.ID, Kind: kind, At: check.StartedAt.UTC(),
 			Reason: p.Reason, Destination: p.Redirect, Outcome: urltracker.ActionObserved}
+		if p.Silence != "" {
+			entry.Reason += "; held back: " + p.Silence
+		}
 		if !p.Observe {
 			entry.Outcome = urltracker.ActionAwaitingApproval
 		}
@@ -80,11 +91,7 @@ func (q *Queue) carryOutTx(ctx context.Context, tx *sql.Tx, offer urltracker.Off
 	}
 	args := ActionArgs{OfferID: offer.ID, OfferCreatedAt: offer.CreatedAt, CampaignID: offer.Trackier.CampaignID,
 		APIBaseURL: offer.Trackier.APIBaseURL, CheckID: check.ID, Action: kind, Status: p.Status, Reason: p.Reason,
-		Redirect: p.Redirect, Alert: alert.Alert{
-			OfferID: offer.ID, OfferName: offer.Name, Verdict: string(check.Verdict), PreviousVerdict: string(previous),
-			CheckID: check.ID, FinalURL: check.FinalURL, Error: check.Error, Timestamp: check.StartedAt.UTC(),
-			Event: p.Event, Text: p.Text,
-		}}
+		Redirect: p.Redirect}
 	if _, err := q.client.InsertTx(ctx, tx, args, actionInsertOpts()); err != nil {
 		return fmt.Errorf("enqueue %s of offer %d: %w", kind, offer.ID, err)
 	}
@@ -97,7 +104,23 @@ func stateOf(h store.Health) policy.State {
 		Held: h.State == urltracker.StateHeld, Observed: h.HoldObserved, HoldStatus: h.HoldStatus,
 		Failures: h.ConsecutiveFailures, Successes: h.ConsecutiveSuccesses, LastVerdict: h.LastVerdict,
 		Redirect: h.Redirect, Proposed: h.ProposedDestination, CertificatesWarned: h.CertificatesWarned,
+		OutageStart: timeOrZero(h.OutageStartedAt), NotifiedAt: timeOrZero(h.NotifiedAt),
 	}
+}
+
+func timeOrZero(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
 }
 
 // healthOf is h with the policy's new state s, decided by a check at at.
@@ -117,6 +140,7 @@ func healthOf(h store.Health, s policy.State, at time.Time) store.Health {
 	h.HoldObserved, h.HoldStatus = s.Observed, s.HoldStatus
 	h.ConsecutiveFailures, h.ConsecutiveSuccesses, h.LastVerdict = s.Failures, s.Successes, s.LastVerdict
 	h.Redirect, h.ProposedDestination, h.CertificatesWarned = s.Redirect, s.Proposed, s.CertificatesWarned
+	h.OutageStartedAt, h.NotifiedAt = timeOrNil(s.OutageStart), timeOrNil(s.NotifiedAt)
 	return h
 }
 
@@ -137,8 +161,7 @@ func (q *Queue) Approve(ctx context.Context, offerID, actionID int64) (urltracke
 		}
 		args := ActionArgs{OfferID: offer.ID, OfferCreatedAt: offer.CreatedAt, CampaignID: offer.Trackier.CampaignID,
 			APIBaseURL: offer.Trackier.APIBaseURL, CheckID: a.CheckID, Action: urltracker.ActionSetDestination,
-			Redirect: a.Destination, Reason: a.Reason + "; approved by an admin",
-			Alert: alert.Alert{OfferID: offer.ID, OfferName: offer.Name, CheckID: a.CheckID, Timestamp: time.Now().UTC()}}
+			Redirect: a.Destination, Reason: a.Reason + "; approved by an admin"}
 		if _, err := q.client.InsertTx(ctx, tx, args, actionInsertOpts()); err != nil {
 			return fmt.Errorf("enqueue the approved set_destination of offer %d: %w", offer.ID, err)
 		}

@@ -1,7 +1,7 @@
 // Package jobs runs urltracker's background work on River: the debounced
 // link check per offer (from webhooks, through package intake, and from the
 // scheduler), the plans package policy makes of each check, the Trackier
-// actions and alerts they call for, and retention.
+// actions and notifications they call for, and retention.
 package jobs
 
 import (
@@ -16,8 +16,8 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/urltracker/urltracker"
-	"github.com/urltracker/urltracker/alert"
 	"github.com/urltracker/urltracker/metrics"
+	"github.com/urltracker/urltracker/notify"
 	"github.com/urltracker/urltracker/store"
 	"github.com/urltracker/urltracker/trackier"
 )
@@ -75,12 +75,15 @@ type Options struct {
 	// KillSwitchSnooze overrides DefaultKillSwitchSnooze (tests).
 	KillSwitchSnooze time.Duration
 
-	// Trackier and Alerts make the calls of action jobs; APITimeout is
-	// their deadline and ActionConcurrency bounds how many run at once.
+	// Trackier makes the calls of action jobs, Notifier delivers
+	// notifications; APITimeout is their deadline and ActionConcurrency
+	// bounds how many of each run at once.
 	Trackier          *trackier.Client
-	Alerts            *alert.Sender
+	Notifier          *notify.Sender
 	APITimeout        time.Duration
 	ActionConcurrency int
+	// PublicURL is the base of the offer links in notifications.
+	PublicURL string
 	// VerifyTimeout and VerifyFirstPoll bound how long a Trackier write is
 	// read back until it shows (defaults DefaultVerifyTimeout and
 	// DefaultVerifyFirstPoll; tests shorten them).
@@ -99,14 +102,17 @@ type Options struct {
 
 // Queue owns the River client: it inserts jobs and, once started, works them.
 type Queue struct {
-	client *river.Client[*sql.Tx]
-	db     *store.DB
+	client    *river.Client[*sql.Tx]
+	db        *store.DB
+	notifier  *notify.Sender
+	publicURL string
+	metrics   *metrics.Metrics
 }
 
 // NewQueue builds the River client over db with the check and action
 // workers.
 func NewQueue(db *store.DB, runner *Runner, opts Options) (*Queue, error) {
-	q := &Queue{db: db}
+	q := &Queue{db: db, notifier: opts.Notifier, publicURL: opts.PublicURL, metrics: opts.Metrics}
 	runner.queue = q
 	workers := river.NewWorkers()
 	snooze := opts.KillSwitchSnooze
@@ -121,9 +127,10 @@ func NewQueue(db *store.DB, runner *Runner, opts Options) (*Queue, error) {
 	if verifyFirstPoll <= 0 {
 		verifyFirstPoll = DefaultVerifyFirstPoll
 	}
-	river.AddWorker(workers, &actionWorker{q: q, trackier: opts.Trackier, alerts: opts.Alerts,
+	river.AddWorker(workers, &actionWorker{q: q, trackier: opts.Trackier,
 		timeout: opts.APITimeout, verifyTimeout: verifyTimeout, verifyFirstPoll: verifyFirstPoll,
 		logger: runner.Logger, metrics: opts.Metrics})
+	river.AddWorker(workers, &notifyWorker{q: q, timeout: opts.APITimeout, logger: runner.Logger, metrics: opts.Metrics})
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -131,6 +138,7 @@ func NewQueue(db *store.DB, runner *Runner, opts Options) (*Queue, error) {
 	queues := map[string]river.QueueConfig{
 		QueueChecks:      {MaxWorkers: opts.CheckConcurrency},
 		QueueActions:     {MaxWorkers: max(opts.ActionConcurrency, 1)},
+		QueueNotify:      {MaxWorkers: max(opts.ActionConcurrency, 1)},
 		QueueMaintenance: {MaxWorkers: 1},
 	}
 	every := opts.ScheduleEvery

@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"github.com/urltracker/urltracker"
-	"github.com/urltracker/urltracker/alert"
 	"github.com/urltracker/urltracker/intake"
 	"github.com/urltracker/urltracker/internal/testutil"
 	"github.com/urltracker/urltracker/internal/trackierfake"
 	"github.com/urltracker/urltracker/jobs"
+	"github.com/urltracker/urltracker/notify"
 	"github.com/urltracker/urltracker/store"
 	"github.com/urltracker/urltracker/tracer"
 	"github.com/urltracker/urltracker/trackier"
@@ -51,7 +51,7 @@ func startInstance(t *testing.T, databaseURL string) *instance {
 	runner := &jobs.Runner{DB: db, Tracer: trc, Logger: logger}
 	q, err := jobs.NewQueue(db, runner, jobs.Options{CheckConcurrency: 4, JobTimeout: time.Minute, Logger: logger,
 		PollInterval: 100 * time.Millisecond, ScheduleEvery: 200 * time.Millisecond,
-		Trackier: trackier.New(5 * time.Second), Alerts: alert.NewSender(5 * time.Second), APITimeout: 5 * time.Second, ActionConcurrency: 2,
+		Trackier: trackier.New(5 * time.Second), Notifier: notify.NewSender(5 * time.Second), APITimeout: 5 * time.Second, ActionConcurrency: 2,
 		VerifyTimeout: 2 * time.Second, VerifyFirstPoll: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -35,6 +35,7 @@ type Metrics struct {
 	checkDuration  prometheus.Histogram
 	checksInFlight prometheus.Gauge
 	trackierCalls  *prometheus.CounterVec
+	notifications  *prometheus.CounterVec
 	retained       *prometheus.CounterVec
 }
 
@@ -66,6 +67,10 @@ func New(db *store.DB, logger *slog.Logger, queues ...string) *Metrics {
 			Name: "urltracker_trackier_calls_total",
 			Help: "Attempts of outbound actions (Trackier API calls and alerts), by kind (pause, resume, set_destination, alert) and result (succeeded, retrying, failed, suppressed).",
 		}, []string{"kind", "result"}),
+		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "urltracker_notifications_total",
+			Help: "Attempts to deliver a notification, by channel kind (slack, teams, discord, telegram, email, webhook) and outcome (succeeded, retrying, failed).",
+		}, []string{"kind", "outcome"}),
 		retained: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "urltracker_retention_deleted_rows_total",
 			Help: "Rows deleted by the retention job, by table.",
@@ -78,7 +83,7 @@ func New(db *store.DB, logger *slog.Logger, queues ...string) *Metrics {
 	})
 	build.Set(1)
 	m.registry.MustRegister(
-		m.webhooks, m.checks, m.checkDuration, m.checksInFlight, m.trackierCalls, m.retained, build,
+		m.webhooks, m.checks, m.checkDuration, m.checksInFlight, m.trackierCalls, m.notifications, m.retained, build,
 		&dbCollector{db: db, logger: logger, queues: queues},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -94,6 +99,11 @@ func New(db *store.DB, logger *slog.Logger, queues ...string) *Metrics {
 	}
 	for _, table := range store.RetainedTables() {
 		m.retained.WithLabelValues(table)
+	}
+	for _, kind := range urltracker.ChannelKinds {
+		for _, outcome := range []urltracker.DeliveryOutcome{urltracker.DeliverySucceeded, urltracker.DeliveryRetrying, urltracker.DeliveryFailed} {
+			m.notifications.WithLabelValues(string(kind), string(outcome))
+		}
 	}
 	for _, kind := range []string{"pause", "resume", "set_destination", "alert"} {
 		for _, result := range []string{"succeeded", "retrying", "failed", "suppressed"} {
@@ -146,6 +156,15 @@ func (m *Metrics) ObserveAction(kind, result string) {
 		return
 	}
 	m.trackierCalls.WithLabelValues(kind, result).Inc()
+}
+
+// ObserveNotification counts one attempt to deliver a notification to a
+// channel of kind, by its outcome.
+func (m *Metrics) ObserveNotification(kind, outcome string) {
+	if m == nil {
+		return
+	}
+	m.notifications.WithLabelValues(kind, outcome).Inc()
 }
 
 // ObserveRetention counts rows deleted by the retention job, per table.

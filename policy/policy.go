@@ -2,7 +2,8 @@
 // check: it keeps the health streaks, holds the Trackier campaign of a broken
 // link and resumes it once the link is healthy again, proposes a new campaign
 // URL when the offer link moved permanently, asks for a confirming re-check
-// of a failure, and says when to alert.
+// of a failure, and says what is worth a notification, and when
+// (notices.go).
 //
 // Its core, Decide, is a pure function from the offer's state, the offer and
 // one check to the next state and the plans to carry out. It reads no clock,
@@ -49,6 +50,11 @@ type State struct {
 	// date), so that each certificate alerts once. A string keeps State
 	// comparable.
 	CertificatesWarned string
+	// OutageStart is when the outage now open began (its first counted
+	// failing check); zero while healthy. NotifiedAt is when its last
+	// failing notice or reminder was decided; zero until the outage reached
+	// the alert threshold.
+	OutageStart, NotifiedAt time.Time
 }
 
 // Input is one check as the policy sees it.
@@ -60,18 +66,23 @@ type Input struct {
 	// KillSwitchOff is true when automation was switched off while the
 	// check ran: such a check counts for nothing.
 	KillSwitchOff bool
+	// Silence says why the offer's notices and actions are held back now
+	// (see Silence); "" when they are not. A silenced check still counts:
+	// its actions are only observed and its notices only listed.
+	Silence string
 }
 
 // Kind names what a plan does.
 type Kind string
 
-// The kinds of plan. The first four are actions, named as the actions log
+// The kinds of plan. The first three are actions, named as the actions log
 // names them.
 const (
 	KindPause          Kind = Kind(urltracker.ActionPause)
 	KindResume         Kind = Kind(urltracker.ActionResume)
 	KindSetDestination Kind = Kind(urltracker.ActionSetDestination)
-	KindAlert          Kind = Kind(urltracker.ActionAlert)
+	// KindNotify sends Plan.Notice to the offer's channels.
+	KindNotify Kind = "notify"
 	// KindConfirm asks for a re-check of the offer after Plan.After; the
 	// failure counts only if the re-check fails too.
 	KindConfirm Kind = "confirm"
@@ -94,8 +105,11 @@ type Plan struct {
 	Redirect string
 	// After is how long a confirm plan waits.
 	After time.Duration
-	// Event and Text describe an alert.
-	Event, Text string
+	// Notice is what a notify plan tells.
+	Notice urltracker.Notice
+	// Silence says why the plan is held back (a snooze or maintenance
+	// window): an action is only observed, a notice only listed.
+	Silence string
 	// Reason tells a person why the plan was made, e.g. "after 2 failed
 	// checks in a row (last: broken)".
 	Reason string
@@ -107,27 +121,27 @@ func Decide(s State, o urltracker.Offer, in Input) (State, []Plan) {
 	if in.KillSwitchOff {
 		return s, plans
 	}
-	return warnCertificates(s, o, in.Check, plans)
+	return warnCertificates(s, o, in, plans)
 }
 
 // maxCertificatesWarned bounds the certificates remembered per offer; the
 // oldest are forgotten first.
 const maxCertificatesWarned = 20
 
-// warnCertificates adds an alert for each certificate of the check that
+// warnCertificates adds a notice for each certificate of the check that
 // expires soon and was not warned of before, whatever the verdict: a
 // certificate that expires stops every visitor.
-func warnCertificates(s State, o urltracker.Offer, c urltracker.Check, plans []Plan) (State, []Plan) {
-	if o.Policy.AlertURL == "" {
-		return s, plans
-	}
+func warnCertificates(s State, o urltracker.Offer, in Input, plans []Plan) (State, []Plan) {
+	c := in.Check
 	warned := strings.Split(s.CertificatesWarned, "\n")
 	for _, sig := range c.Signals {
 		if sig.Name != urltracker.SignalCertificateExpiresSoon || slices.Contains(warned, sig.Evidence) {
 			continue
 		}
-		plans = append(plans, Plan{Kind: KindAlert, Event: urltracker.SignalCertificateExpiresSoon,
-			Text: fmt.Sprintf("Offer %q (#%d): %s", o.Name, o.ID, sig.Evidence)})
+		n := outageNotice(o, c, s, urltracker.NoticeCertificate)
+		n.Title = fmt.Sprintf("Offer %q: a certificate expires soon", o.Name)
+		n.Text = sig.Evidence
+		plans = append(plans, Plan{Kind: KindNotify, Notice: n, Silence: in.Silence})
 		warned = append(warned, sig.Evidence)
 	}
 	if len(warned) > maxCertificatesWarned {
@@ -152,14 +166,13 @@ func decideHealth(s State, o urltracker.Offer, in Input) (State, []Plan) {
 		return s, []Plan{{Kind: KindConfirm, After: time.Duration(p.ConfirmAfterSeconds) * time.Second,
 			Reason: fmt.Sprintf("check %d found %s; a second check confirms it before it counts", c.ID, c.Verdict)}}
 	}
-	observe := p.Mode != urltracker.ModeAct
+	observe := p.Mode != urltracker.ModeAct || in.Silence != ""
 	if !observe && s.Held && s.Observed {
 		// The hold was only observed: the campaign was never held, and
 		// acting starts from what is true.
 		s.Held, s.Observed, s.HoldStatus = false, false, ""
 	}
 	bound := o.Trackier.CampaignID != "" && (o.Trackier.APIKey != "" || o.Trackier.APIKeySet)
-	previous := s.LastVerdict
 	var plans []Plan
 	redirect, redirectStatus := PermanentRedirect(c.Chain)
 	if health == urltracker.HealthHealthy {
@@ -199,12 +212,12 @@ func decideHealth(s State, o urltracker.Offer, in Input) (State, []Plan) {
 	}
 	s.Redirect = redirect
 	s.LastVerdict = c.Verdict
-	if p.AlertURL != "" {
-		if event, text := healthAlert(o, c, previous); event != "" {
-			plans = append(plans, Plan{Kind: KindAlert, Event: event, Text: text})
+	for i := range plans {
+		if plans[i].Observe && in.Silence != "" {
+			plans[i].Silence = in.Silence
 		}
 	}
-	return s, plans
+	return notices(s, o, in, plans)
 }
 
 // checks says "1 failed check" or "2 failed checks".
@@ -227,31 +240,4 @@ func PermanentRedirect(chain []urltracker.Hop) (target string, status int) {
 		return chain[1].URL, chain[0].Status
 	}
 	return "", 0
-}
-
-// healthAlert says whether check changed the offer's health in a way worth an
-// alert, and how to tell it.
-func healthAlert(offer urltracker.Offer, check urltracker.Check, previous urltracker.Verdict) (event, text string) {
-	name := fmt.Sprintf("Offer %q (#%d)", offer.Name, offer.ID)
-	healthy := check.Verdict == urltracker.VerdictHealthy
-	switch {
-	case !healthy && (previous == "" || previous == urltracker.VerdictHealthy):
-		text = fmt.Sprintf("%s is failing: %s", name, check.Verdict)
-		if check.Error != "" {
-			text += " (" + check.Error + ")"
-		}
-		if check.FinalURL != "" {
-			text += ". Last URL: " + check.FinalURL
-		}
-		return "health_changed", text
-	case healthy && previous != "" && previous != urltracker.VerdictHealthy:
-		text = fmt.Sprintf("%s is healthy again (was %s). Landing: %s", name, previous, check.FinalURL)
-		if check.LandingChanged {
-			text += " (moved from " + check.PreviousLanding + ")"
-		}
-		return "health_changed", text
-	case healthy && check.LandingChanged:
-		return "landing_moved", fmt.Sprintf("%s landing page moved: %s → %s", name, check.PreviousLanding, check.FinalURL)
-	}
-	return "", ""
 }

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,9 +39,10 @@ func permanent(status int, target string) []urltracker.Hop {
 	}
 }
 
+// kinds names the plans other than notices (notices_test.go tells those).
 func kinds(plans []Plan) string {
 	var ks []string
-	for _, p := range plans {
+	for _, p := range withoutNotices(plans) {
 		k := string(p.Kind)
 		if p.Observe {
 			k += "(observed)"
@@ -51,6 +53,10 @@ func kinds(plans []Plan) string {
 		ks = append(ks, k)
 	}
 	return strings.Join(ks, ",")
+}
+
+func withoutNotices(plans []Plan) []Plan {
+	return slices.DeleteFunc(slices.Clone(plans), func(p Plan) bool { return p.Kind == KindNotify })
 }
 
 // run feeds checks one after the other, as the jobs would, and returns the
@@ -162,56 +168,15 @@ func TestPlansSayWhy(t *testing.T) {
 		t.Fatalf("plans = %+v, want one confirm after 30s", plans)
 	}
 	_, plans = Decide(State{Failures: 1}, o, Input{Check: urltracker.Check{ID: 6, Verdict: urltracker.VerdictTimeout}, Confirms: 5})
+	plans = withoutNotices(plans)
 	if len(plans) != 1 || plans[0].Reason != "after 2 failed checks in a row (last: timeout)" || plans[0].Status != urltracker.HoldDisabled {
 		t.Fatalf("plans = %+v, want a pause to disabled saying why", plans)
 	}
 	one := offer(urltracker.Policy{Mode: urltracker.ModeAct, PauseAfterFailures: 1})
 	_, plans = Decide(State{}, one, check(7, urltracker.VerdictBroken))
+	plans = withoutNotices(plans)
 	if len(plans) != 1 || plans[0].Reason != "after 1 failed check in a row (last: broken)" {
 		t.Fatalf("plans = %+v, want one check in the singular", plans)
-	}
-}
-
-func TestAlerts(t *testing.T) {
-	o := offer(urltracker.Policy{AlertURL: "https://hooks.example/x"})
-	o.Trackier = urltracker.Trackier{} // alerts need no campaign
-	broken := urltracker.Check{Verdict: urltracker.VerdictBroken, Error: "HTTP 404", FinalURL: "https://old.example/landing"}
-	healthy := urltracker.Check{Verdict: urltracker.VerdictHealthy, FinalURL: "https://old.example/landing"}
-	movedCheck := urltracker.Check{Verdict: urltracker.VerdictHealthy, FinalURL: "https://new.example/", LandingChanged: true, PreviousLanding: "https://old.example/landing"}
-	tests := []struct {
-		name     string
-		previous urltracker.Verdict
-		check    urltracker.Check
-		event    string
-		text     string
-	}{
-		{"first check failing", "", broken, "health_changed", `Offer "shoes" (#7) is failing: broken (HTTP 404). Last URL: https://old.example/landing`},
-		{"healthy to failing", urltracker.VerdictHealthy, broken, "health_changed", `Offer "shoes" (#7) is failing: broken`},
-		{"still failing", urltracker.VerdictTimeout, broken, "", ""},
-		{"recovery", urltracker.VerdictBroken, healthy, "health_changed", `Offer "shoes" (#7) is healthy again (was broken)`},
-		{"recovery to a moved landing", urltracker.VerdictBroken, movedCheck, "health_changed", "(moved from https://old.example/landing)"},
-		{"still healthy", urltracker.VerdictHealthy, healthy, "", ""},
-		{"first check healthy", "", healthy, "", ""},
-		{"landing moved", urltracker.VerdictHealthy, movedCheck, "landing_moved", "landing page moved: https://old.example/landing → https://new.example/"},
-		{"blocked says nothing", urltracker.VerdictHealthy, urltracker.Check{Verdict: urltracker.VerdictBlocked}, "", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, plans := Decide(State{LastVerdict: tt.previous}, o, Input{Check: tt.check})
-			var event, text string
-			for _, p := range plans {
-				if p.Kind == KindAlert {
-					event, text = p.Event, p.Text
-				}
-			}
-			if event != tt.event || !strings.Contains(text, tt.text) {
-				t.Errorf("alert = %q %q, want %q containing %q", event, text, tt.event, tt.text)
-			}
-		})
-	}
-	o.Policy.AlertURL = ""
-	if _, plans := Decide(State{LastVerdict: urltracker.VerdictHealthy}, o, Input{Check: broken}); len(plans) != 0 {
-		t.Errorf("without alert_url: plans = %+v, want none", plans)
 	}
 }
 
@@ -227,11 +192,16 @@ func TestEveryVerdictStateAndSwitch(t *testing.T) {
 				for _, last := range []urltracker.Verdict{"", urltracker.VerdictHealthy, urltracker.VerdictBroken} {
 					for _, redirect := range []string{"", moved} {
 						for _, proposed := range []string{"", moved} {
-							st := State{Held: h.held, Observed: h.observed, Failures: f, Successes: s, LastVerdict: last, Redirect: redirect, Proposed: proposed}
-							if h.held {
-								st.HoldStatus = urltracker.HoldDisabled
+							for _, notified := range []bool{false, true} {
+								st := State{Held: h.held, Observed: h.observed, Failures: f, Successes: s, LastVerdict: last, Redirect: redirect, Proposed: proposed}
+								if h.held {
+									st.HoldStatus = urltracker.HoldDisabled
+								}
+								if notified {
+									st.OutageStart, st.NotifiedAt = time.Unix(1000, 0), time.Unix(2000, 0)
+								}
+								states = append(states, st)
 							}
-							states = append(states, st)
 						}
 					}
 				}
@@ -246,11 +216,12 @@ func TestEveryVerdictStateAndSwitch(t *testing.T) {
 					for _, confirm := range []int{0, 30} {
 						for _, dest := range []bool{false, true} {
 							for _, auto := range []bool{false, true} {
-								for _, alertURL := range []string{"", "https://hooks.example/x"} {
+								for _, threshold := range []int{1, 2} {
 									for _, bound := range []bool{false, true} {
 										o := offer(urltracker.Policy{Mode: mode, PauseAfterFailures: pause, ResumeAfterSuccesses: resume,
 											HoldStatus: status, ConfirmAfterSeconds: confirm, UpdateDestination: dest,
-											AutoUpdateDestination: auto, AlertURL: alertURL})
+											AutoUpdateDestination: auto})
+										o.Alert = urltracker.AlertSettings{FailureThreshold: threshold, SuccessThreshold: 1}
 										if !bound {
 											o.Trackier = urltracker.Trackier{}
 										}
@@ -278,6 +249,9 @@ func TestEveryVerdictStateAndSwitch(t *testing.T) {
 					}
 					for _, killed := range killSwitch {
 						in := Input{Check: urltracker.Check{ID: 42, Verdict: v, Chain: chains[n%len(chains)]}, Confirms: confirms, KillSwitchOff: killed}
+						if n%3 == 0 {
+							in.Silence = "snoozed until 2026-12-02 03:00 UTC"
+						}
 						n++
 						next, plans := Decide(s, o, in)
 						if err := rules(s, o, in, next, plans); err != nil {
@@ -299,7 +273,7 @@ func rules(s State, o urltracker.Offer, in Input, next State, plans []Plan) erro
 	health := in.Check.Verdict.Health()
 	byKind := map[Kind]Plan{}
 	for _, pl := range plans {
-		if _, dup := byKind[pl.Kind]; dup {
+		if _, dup := byKind[pl.Kind]; dup && pl.Kind != KindNotify {
 			return fmt.Errorf("two %s plans", pl.Kind)
 		}
 		byKind[pl.Kind] = pl
@@ -329,11 +303,14 @@ func rules(s State, o urltracker.Offer, in Input, next State, plans []Plan) erro
 	if target, _ := PermanentRedirect(in.Check.Chain); next.Redirect != target {
 		return fmt.Errorf("redirect not remembered")
 	}
-	act := p.Mode == urltracker.ModeAct
+	act := p.Mode == urltracker.ModeAct && in.Silence == ""
 	bound := o.Trackier.CampaignID != ""
 	heldBefore := s.Held && !(act && s.Observed) // an observed hold is forgotten when acting
 	for _, pl := range plans {
-		if pl.Kind == KindAlert {
+		if pl.Kind == KindNotify {
+			if pl.Silence != in.Silence {
+				return fmt.Errorf("notice silenced by %q, want %q", pl.Silence, in.Silence)
+			}
 			continue
 		}
 		if !bound {
@@ -386,12 +363,22 @@ func rules(s State, o urltracker.Offer, in Input, next State, plans []Plan) erro
 	if proposed && (dest.AwaitApproval == p.AutoUpdateDestination || dest.Redirect != target || next.Proposed != target) {
 		return fmt.Errorf("set_destination %+v", dest)
 	}
-	_, alerted := byKind[KindAlert]
-	prevHealthy := s.LastVerdict == "" || s.LastVerdict == urltracker.VerdictHealthy
-	wantAlert := p.AlertURL != "" && (health == urltracker.HealthFailing && prevHealthy ||
-		health == urltracker.HealthHealthy && s.LastVerdict != "" && s.LastVerdict != urltracker.VerdictHealthy)
-	if alerted != wantAlert {
-		return fmt.Errorf("alert planned %v, want %v", alerted, wantAlert)
+	// One failing notice per outage, when the streak reaches the threshold;
+	// a resolved notice only after one.
+	var events []urltracker.NoticeEvent
+	for _, p := range plans {
+		if p.Kind == KindNotify {
+			events = append(events, p.Notice.Event)
+		}
+	}
+	threshold := o.Alert.FailureThreshold
+	wantFailing := health == urltracker.HealthFailing && s.NotifiedAt.IsZero() && s.Failures+1 >= threshold
+	if got := slices.Contains(events, urltracker.NoticeFailing); got != wantFailing {
+		return fmt.Errorf("failing notice %v, want %v (events %v)", got, wantFailing, events)
+	}
+	wantResolved := health == urltracker.HealthHealthy && !s.NotifiedAt.IsZero()
+	if got := slices.Contains(events, urltracker.NoticeResolved); got != wantResolved {
+		return fmt.Errorf("resolved notice %v, want %v (events %v)", got, wantResolved, events)
 	}
 	return nil
 }

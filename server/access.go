@@ -88,7 +88,13 @@ func auditWrite(d Deps, next http.Handler, w http.ResponseWriter, r *http.Reques
 		detail["query"] = q
 	}
 	if len(body) > 0 {
-		detail["body"] = redactBody(body)
+		b := redactBody(body)
+		// A channel's url is its secret (an incoming webhook's path is
+		// the key); an offer's url is not.
+		if m, ok := b.(map[string]any); ok && strings.HasPrefix(r.URL.Path, "/api/channels") && m["url"] != nil {
+			m["url"] = "(redacted)"
+		}
+		detail["body"] = b
 	}
 	action := r.Method + " " + strings.TrimPrefix(r.Pattern, r.Method+" ")
 	if err := d.DB.Audit(r.Context(), p.Actor(d.Instance), action, detail); err != nil {
@@ -97,7 +103,7 @@ func auditWrite(d Deps, next http.Handler, w http.ResponseWriter, r *http.Reques
 }
 
 // secretWords mark the fields whose values never reach the audit log.
-var secretWords = []string{"key", "secret", "password", "token", "code", "webhook"}
+var secretWords = []string{"key", "secret", "password", "token", "code", "webhook", "alert_url"}
 
 func isSecretField(name string) bool {
 	name = strings.ToLower(name)

@@ -2,8 +2,10 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -29,6 +31,10 @@ type offerInput struct {
 	Policy json.RawMessage `json:"policy"`
 	// Rules are applied the same way; a list given replaces the old one.
 	Rules json.RawMessage `json:"rules"`
+	// Alert is applied over the offer's alert settings the same way;
+	// Channels replaces the offer's channel list.
+	Alert    json.RawMessage `json:"alert"`
+	Channels *[]int64        `json:"channels"`
 }
 
 type trackierInput struct {
@@ -75,6 +81,14 @@ func (in offerInput) apply(o urltracker.Offer) (urltracker.Offer, error) {
 		if err := decodeOver(in.Rules, &o.Rules, "rules"); err != nil {
 			return o, err
 		}
+	}
+	if present(in.Alert) {
+		if err := decodeOver(in.Alert, &o.Alert, "alert"); err != nil {
+			return o, err
+		}
+	}
+	if in.Channels != nil {
+		o.Channels = *in.Channels
 	}
 	return o.Normalize(), nil
 }
@@ -124,10 +138,21 @@ func WebhookURL(publicURL, token string) string {
 	return b.String()
 }
 
-// validateOffer is Offer.Validate plus what this instance can run: the
-// browser engine needs a Chromium.
-func validateOffer(d Deps, o urltracker.Offer) urltracker.FieldErrors {
+// validateOffer is Offer.Validate plus what this instance can run (the
+// browser engine needs a Chromium) and that the channels it names exist.
+func validateOffer(ctx context.Context, d Deps, o urltracker.Offer) urltracker.FieldErrors {
 	fe := o.Validate()
+	if missing, err := d.DB.MissingChannels(ctx, o.Channels); err != nil {
+		if fe == nil {
+			fe = urltracker.FieldErrors{}
+		}
+		fe["channels"] = "could not be checked: " + err.Error()
+	} else if len(missing) > 0 {
+		if fe == nil {
+			fe = urltracker.FieldErrors{}
+		}
+		fe["channels"] = fmt.Sprintf("no channel %d: list them with GET /api/channels, or create one with POST /api/channels", missing[0])
+	}
 	if o.Engine == urltracker.EngineBrowser && (fe == nil || fe["engine"] == "") {
 		err := errors.New("the browser engine is not available on this instance")
 		if d.BrowserAvailable != nil {
@@ -157,7 +182,7 @@ func handleOfferCreate(d Deps) http.Handler {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		if fe := validateOffer(d, o); fe != nil {
+		if fe := validateOffer(r.Context(), d, o); fe != nil {
 			writeFieldErrors(w, fe)
 			return
 		}
@@ -220,7 +245,7 @@ func handleOfferPatch(d Deps) http.Handler {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		if fe := validateOffer(d, o); fe != nil {
+		if fe := validateOffer(r.Context(), d, o); fe != nil {
 			writeFieldErrors(w, fe)
 			return
 		}

@@ -35,6 +35,22 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /api/offers/{id}/trackier-test", operator(handleTrackierTest(d)))
 	mux.Handle("POST /api/offers/{id}/actions/{actionID}/approve", operator(handleActionApprove(d)))
 	mux.Handle("POST /api/trackier/import", admin(handleTrackierImport(d)))
+	mux.Handle("GET /api/offers/{id}/deliveries", viewer(handleOfferDeliveries(d)))
+	mux.Handle("POST /api/offers/{id}/snooze", operator(handleOfferSnooze(d)))
+
+	mux.Handle("POST /api/channels", admin(handleChannelCreate(d)))
+	mux.Handle("GET /api/channels", viewer(handleChannelList(d)))
+	mux.Handle("GET /api/channels/{id}", viewer(handleChannelGet(d)))
+	mux.Handle("PATCH /api/channels/{id}", admin(handleChannelPatch(d)))
+	mux.Handle("DELETE /api/channels/{id}", admin(handleChannelDelete(d)))
+	mux.Handle("POST /api/channels/{id}/test", operator(handleChannelTest(d)))
+	mux.Handle("GET /api/channels/{id}/deliveries", viewer(handleChannelDeliveries(d)))
+
+	mux.Handle("POST /api/maintenance", admin(handleMaintenanceCreate(d)))
+	mux.Handle("GET /api/maintenance", viewer(handleMaintenanceList(d)))
+	mux.Handle("GET /api/maintenance/{id}", viewer(handleMaintenanceGet(d)))
+	mux.Handle("PATCH /api/maintenance/{id}", admin(handleMaintenancePatch(d)))
+	mux.Handle("DELETE /api/maintenance/{id}", admin(handleMaintenanceDelete(d)))
 
 	mux.Handle("GET /api/me", viewer(handleMe(d)))
 	mux.Handle("POST /api/me/totp", viewer(handleTOTPStart(d)))

@@ -108,7 +108,7 @@ func handleEmergencyToggle(d Deps) http.Handler {
 			writeError(w, http.StatusBadRequest, "reason must be valid text of at most 500 bytes")
 			return
 		}
-		previous, err := d.DB.SetKillSwitch(r.Context(), enabled, p.Actor(d.Instance), reason)
+		previous, err := d.Queue.SetKillSwitch(r.Context(), enabled, p.Actor(d.Instance), reason)
 		if err != nil {
 			storeError(w, err)
 			return

@@ -34,18 +34,23 @@ type Health struct {
 	// CertificatesWarned lists, one a line, the certificates an alert
 	// already warned of.
 	CertificatesWarned string `json:"-"`
+	// OutageStartedAt is the first failing check of the outage now open;
+	// NotifiedAt when its last notice (failing or reminder) was decided,
+	// nil until the outage reached the alert threshold.
+	OutageStartedAt *time.Time `json:"outage_started_at,omitempty"`
+	NotifiedAt      *time.Time `json:"notified_at,omitempty"`
 }
 
 const healthColumns = `state, hold_observed, hold_status, held_at, consecutive_failures, consecutive_successes, last_verdict,
-	redirect, proposed_destination, certificates_warned`
+	redirect, proposed_destination, certificates_warned, outage_started_at, notified_at`
 
 func scanHealth(s scanner, h *Health) error {
-	var heldAt sql.NullInt64
+	var heldAt, outage, notified sql.NullInt64
 	if err := s.Scan(&h.State, &h.HoldObserved, &h.HoldStatus, &heldAt, &h.ConsecutiveFailures, &h.ConsecutiveSuccesses,
-		&h.LastVerdict, &h.Redirect, &h.ProposedDestination, &h.CertificatesWarned); err != nil {
+		&h.LastVerdict, &h.Redirect, &h.ProposedDestination, &h.CertificatesWarned, &outage, &notified); err != nil {
 		return err
 	}
-	h.HeldAt = fromNullMicros(heldAt)
+	h.HeldAt, h.OutageStartedAt, h.NotifiedAt = fromNullMicros(heldAt), fromNullMicros(outage), fromNullMicros(notified)
 	return nil
 }
 
@@ -70,15 +75,12 @@ func (db *DB) HealthForUpdateTx(ctx context.Context, tx *sql.Tx, offerID int64) 
 
 // SaveHealthTx stores h inside tx.
 func (db *DB) SaveHealthTx(ctx context.Context, tx *sql.Tx, h Health) error {
-	var heldAt sql.NullInt64
-	if h.HeldAt != nil {
-		heldAt = sql.NullInt64{Int64: micros(*h.HeldAt), Valid: true}
-	}
 	_, err := tx.ExecContext(ctx, db.q(`UPDATE offer_health SET state = ?, hold_observed = ?, hold_status = ?, held_at = ?,
 		consecutive_failures = ?, consecutive_successes = ?, last_verdict = ?, redirect = ?, proposed_destination = ?,
-		certificates_warned = ?, updated_at = ? WHERE offer_id = ?`),
-		string(h.State), h.HoldObserved, string(h.HoldStatus), heldAt, h.ConsecutiveFailures, h.ConsecutiveSuccesses,
-		string(h.LastVerdict), h.Redirect, h.ProposedDestination, h.CertificatesWarned, micros(db.now()), h.OfferID)
+		certificates_warned = ?, outage_started_at = ?, notified_at = ?, updated_at = ? WHERE offer_id = ?`),
+		string(h.State), h.HoldObserved, string(h.HoldStatus), nullMicros(h.HeldAt), h.ConsecutiveFailures, h.ConsecutiveSuccesses,
+		string(h.LastVerdict), h.Redirect, h.ProposedDestination, h.CertificatesWarned, nullMicros(h.OutageStartedAt), nullMicros(h.NotifiedAt),
+		micros(db.now()), h.OfferID)
 	if err != nil {
 		return fmt.Errorf("save health of offer %d: %w", h.OfferID, err)
 	}

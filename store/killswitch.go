@@ -42,6 +42,13 @@ func (db *DB) KillSwitch(ctx context.Context) (bool, error) {
 // SetKillSwitch stores the kill switch state and audits the change with who
 // made it and why. It returns the state before the change.
 func (db *DB) SetKillSwitch(ctx context.Context, enabled bool, by Actor, reason string) (previous bool, err error) {
+	return db.SetKillSwitchAnd(ctx, enabled, by, reason, nil)
+}
+
+// SetKillSwitchAnd is SetKillSwitch that also runs then, when not nil,
+// inside the same transaction, with the previous state: what the toggle
+// causes (its notices) commits with it or not at all.
+func (db *DB) SetKillSwitchAnd(ctx context.Context, enabled bool, by Actor, reason string, then func(tx *sql.Tx, previous bool) error) (previous bool, err error) {
 	err = db.InTx(ctx, func(tx *sql.Tx) error {
 		// FOR UPDATE on PostgreSQL so that two concurrent toggles report and
 		// audit the true previous state; SQLite's write transaction already
@@ -61,7 +68,13 @@ func (db *DB) SetKillSwitch(ctx context.Context, enabled bool, by Actor, reason 
 		if reason != "" {
 			detail["reason"] = reason
 		}
-		return db.auditTx(ctx, tx, by, "kill_switch", detail)
+		if err := db.auditTx(ctx, tx, by, "kill_switch", detail); err != nil {
+			return err
+		}
+		if then != nil {
+			return then(tx, previous)
+		}
+		return nil
 	})
 	if err != nil {
 		return previous, err

@@ -24,7 +24,8 @@ func NewToken() string {
 const offerColumns = `o.id, o.name, o.url, o.expected_host, o.update_interval_seconds, o.check_every_seconds, o.engine, o.enabled,
 	o.trackier_api_base_url, o.trackier_api_key, o.trackier_campaign_id, o.policy, o.rules, o.created_at, o.updated_at,
 	COALESCE(c.webhook_count, 0), COALESCE(c.check_count, 0), c.last_webhook_at, c.last_check_at, COALESCE(c.last_verdict, ''),
-	COALESCE((SELECT t.token FROM webhook_tokens t WHERE t.offer_id = o.id ORDER BY t.created_at, t.token LIMIT 1), '')`
+	COALESCE((SELECT t.token FROM webhook_tokens t WHERE t.offer_id = o.id ORDER BY t.created_at, t.token LIMIT 1), ''),
+	o.alert, o.channels, o.snoozed_until, o.snooze_reason`
 
 const offerFrom = ` FROM offers o LEFT JOIN offer_counters c ON c.offer_id = o.id`
 
@@ -42,11 +43,23 @@ func scanOffer(s scanner) (OfferRecord, error) {
 	var created, updated int64
 	var lastWebhook, lastCheck sql.NullInt64
 	var verdict string
+	var alert, channels, snoozeReason string
+	var snoozedUntil sql.NullInt64
 	err := s.Scan(&r.ID, &r.Name, &r.URL, &r.ExpectedHost, &r.UpdateIntervalSeconds, &r.CheckEverySeconds, &r.Engine, &r.Enabled,
 		&r.Trackier.APIBaseURL, &r.Trackier.APIKey, &r.Trackier.CampaignID, &policy, &rules, &created, &updated,
-		&r.Stats.WebhookCount, &r.Stats.CheckCount, &lastWebhook, &lastCheck, &verdict, &r.WebhookToken)
+		&r.Stats.WebhookCount, &r.Stats.CheckCount, &lastWebhook, &lastCheck, &verdict, &r.WebhookToken,
+		&alert, &channels, &snoozedUntil, &snoozeReason)
 	if err != nil {
 		return r, err
+	}
+	if err := json.Unmarshal([]byte(alert), &r.Alert); err != nil {
+		return r, fmt.Errorf("offer %d: decode alert settings: %w", r.ID, err)
+	}
+	if err := json.Unmarshal([]byte(channels), &r.Channels); err != nil {
+		return r, fmt.Errorf("offer %d: decode channels: %w", r.ID, err)
+	}
+	if snoozedUntil.Valid {
+		r.Snooze = &urltracker.Snooze{Until: fromMicros(snoozedUntil.Int64), Reason: snoozeReason}
 	}
 	r.Trackier.APIKeySet = r.Trackier.APIKey != ""
 	r.CreatedAt, r.UpdatedAt = fromMicros(created), fromMicros(updated)
@@ -63,16 +76,27 @@ func scanOffer(s scanner) (OfferRecord, error) {
 }
 
 // offerDocs encodes the offer's policy and rules as stored.
-func offerDocs(o urltracker.Offer) (policy, rules string, err error) {
+func offerDocs(o urltracker.Offer) (policy, rules, alert, channels string, err error) {
 	p, err := jsonenc.Marshal(o.Policy)
 	if err != nil {
-		return "", "", fmt.Errorf("encode policy: %w", err)
+		return "", "", "", "", fmt.Errorf("encode policy: %w", err)
 	}
 	r, err := jsonenc.Marshal(o.Rules)
 	if err != nil {
-		return "", "", fmt.Errorf("encode rules: %w", err)
+		return "", "", "", "", fmt.Errorf("encode rules: %w", err)
 	}
-	return string(p), string(r), nil
+	a, err := jsonenc.Marshal(o.Alert)
+	if err != nil {
+		return "", "", "", "", fmt.Errorf("encode alert: %w", err)
+	}
+	if o.Channels == nil {
+		o.Channels = []int64{}
+	}
+	c, err := jsonenc.Marshal(o.Channels)
+	if err != nil {
+		return "", "", "", "", fmt.Errorf("encode channels: %w", err)
+	}
+	return string(p), string(r), string(a), string(c), nil
 }
 
 // engineOf is the offer's engine, the HTTP tracer when unset.
@@ -86,7 +110,7 @@ func engineOf(o urltracker.Offer) string {
 // CreateOffer stores a new offer with a fresh webhook token. An enabled
 // offer with a schedule is due for its first scheduled check at once.
 func (db *DB) CreateOffer(ctx context.Context, o urltracker.Offer) (OfferRecord, error) {
-	policy, rules, err := offerDocs(o)
+	policy, rules, alert, channels, err := offerDocs(o)
 	if err != nil {
 		return OfferRecord{}, err
 	}
@@ -98,12 +122,16 @@ func (db *DB) CreateOffer(ctx context.Context, o urltracker.Offer) (OfferRecord,
 			next = sql.NullInt64{Int64: now, Valid: true}
 		}
 		err := tx.QueryRowContext(ctx, db.q(`INSERT INTO offers (name, url, expected_host, update_interval_seconds, check_every_seconds,
-			engine, enabled, trackier_api_base_url, trackier_api_key, trackier_campaign_id, policy, rules, created_at, updated_at, next_check_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			engine, enabled, trackier_api_base_url, trackier_api_key, trackier_campaign_id, policy, rules, created_at, updated_at, next_check_at,
+			alert, channels)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 			o.Name, o.URL, o.ExpectedHost, o.UpdateIntervalSeconds, o.CheckEverySeconds, engineOf(o), o.Enabled,
-			o.Trackier.APIBaseURL, o.Trackier.APIKey, o.Trackier.CampaignID, policy, rules, now, now, next).Scan(&id)
+			o.Trackier.APIBaseURL, o.Trackier.APIKey, o.Trackier.CampaignID, policy, rules, now, now, next, alert, channels).Scan(&id)
 		if err != nil {
 			return db.mapConstraint(err)
+		}
+		if err := db.syncAlertURLChannelTx(ctx, tx, id, o.Policy.AlertURL); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO offer_counters (offer_id) VALUES (?)`), id); err != nil {
 			return err
@@ -179,7 +207,7 @@ func (db *DB) Offers(ctx context.Context, limit int) ([]OfferRecord, error) {
 // without a schedule (unless urltracker holds its campaign), at once when it
 // had none, and no later than one period from now when the period shrank.
 func (db *DB) UpdateOffer(ctx context.Context, o urltracker.Offer) (OfferRecord, error) {
-	policy, rules, err := offerDocs(o)
+	policy, rules, alert, channels, err := offerDocs(o)
 	if err != nil {
 		return OfferRecord{}, err
 	}
@@ -205,19 +233,39 @@ func (db *DB) UpdateOffer(ctx context.Context, o urltracker.Offer) (OfferRecord,
 		_, err = tx.ExecContext(ctx, db.q(`UPDATE offers SET name = ?, url = ?, expected_host = ?, update_interval_seconds = ?,
 			check_every_seconds = ?, engine = ?, enabled = ?, trackier_api_base_url = ?,
 			trackier_api_key = CASE WHEN ? = '' THEN trackier_api_key ELSE ? END,
-			trackier_campaign_id = ?, policy = ?, rules = ?, updated_at = ?, next_check_at = ? WHERE id = ?`),
+			trackier_campaign_id = ?, policy = ?, rules = ?, updated_at = ?, next_check_at = ?, alert = ?, channels = ? WHERE id = ?`),
 			o.Name, o.URL, o.ExpectedHost, o.UpdateIntervalSeconds, o.CheckEverySeconds, engineOf(o), o.Enabled, o.Trackier.APIBaseURL,
-			o.Trackier.APIKey, o.Trackier.APIKey, o.Trackier.CampaignID, policy, rules, micros(now), next, o.ID)
+			o.Trackier.APIKey, o.Trackier.APIKey, o.Trackier.CampaignID, policy, rules, micros(now), next, alert, channels, o.ID)
 		if err != nil {
 			return fmt.Errorf("update offer %d: %w", o.ID, db.mapConstraint(err))
 		}
-		return nil
+		return db.syncAlertURLChannelTx(ctx, tx, o.ID, o.Policy.AlertURL)
 	})
 	if err != nil {
 		return OfferRecord{}, err
 	}
 	db.tokens.forget()
 	return db.Offer(ctx, o.ID)
+}
+
+// SnoozeOffer silences the offer's notifications and actions until
+// s.Until; nil lifts a snooze.
+func (db *DB) SnoozeOffer(ctx context.Context, id int64, s *urltracker.Snooze) (OfferRecord, error) {
+	var until sql.NullInt64
+	reason := ""
+	if s != nil {
+		until, reason = sql.NullInt64{Int64: micros(s.Until), Valid: true}, s.Reason
+	}
+	res, err := db.sql.ExecContext(ctx, db.q(`UPDATE offers SET snoozed_until = ?, snooze_reason = ?, updated_at = ? WHERE id = ?`),
+		until, reason, micros(db.now()), id)
+	if err != nil {
+		return OfferRecord{}, fmt.Errorf("snooze offer %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return OfferRecord{}, fmt.Errorf("offer %d: %w", id, urltracker.ErrNotFound)
+	}
+	db.tokens.forget()
+	return db.Offer(ctx, id)
 }
 
 // DeleteOffer removes an offer with its tokens, events and checks, and

@@ -207,3 +207,10 @@ func fromNullMicros(us sql.NullInt64) *time.Time {
 	t := fromMicros(us.Int64)
 	return &t
 }
+
+func nullMicros(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: micros(*t), Valid: true}
+}

@@ -226,15 +226,34 @@ func waitOutcome(t *testing.T, a *app, offerID int64, kind urltracker.ActionKind
 	return got
 }
 
-// waitActionsSettled waits until no action job of the instance is waiting
-// or running: every decided call has been made, dropped or given up. It reads
-// the job table, which is shared by every instance.
+// waitDelivery waits until the offer's deliveries log holds a notice of
+// event with outcome, and returns the log.
+func waitDelivery(t *testing.T, a *app, offerID int64, event urltracker.NoticeEvent, outcome urltracker.DeliveryOutcome) []urltracker.Delivery {
+	t.Helper()
+	var list struct {
+		Deliveries []urltracker.Delivery `json:"deliveries"`
+	}
+	testutil.Eventually(t, 20*time.Second, fmt.Sprintf("a %s notice with outcome %s", event, outcome), func() bool {
+		a.JSON(t, "GET", fmt.Sprintf("/api/offers/%d/deliveries", offerID), nil, true, 200, &list)
+		for _, d := range list.Deliveries {
+			if d.Event == event && d.Outcome == outcome {
+				return true
+			}
+		}
+		return false
+	})
+	return list.Deliveries
+}
+
+// waitActionsSettled waits until no action or notification job of the
+// instance is waiting or running: every decided call has been made, dropped
+// or given up. It reads the job table, which is shared by every instance.
 func waitActionsSettled(t *testing.T, a *app) {
 	t.Helper()
 	db := openStore(t, a)
 	testutil.Eventually(t, 30*time.Second, "action jobs to settle", func() bool {
 		var n int
-		err := db.SQL().QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'offer_action'
+		err := db.SQL().QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind IN ('offer_action', 'notify')
 			AND state NOT IN ('completed', 'cancelled', 'discarded')`).Scan(&n)
 		if err != nil {
 			t.Fatal(err)
@@ -324,32 +343,35 @@ func TestPauseAfterNFailuresOncePerOutageAndResumeAfterMHealthy(t *testing.T) {
 		t.Errorf("Trackier API calls\n got %+v\nwant %+v", got, want)
 	}
 
-	// Alerts: the first failure, the pause, the recovery, the resume.
+	// Notices, through the implicit channel of the alert_url: the outage
+	// at the threshold (2 failed checks), the hold, the recovery, the
+	// resume.
+	waitActionsSettled(t, a)
 	var events []string
 	for _, al := range recv.Alerts() {
-		events = append(events, fmt.Sprint(al["event"], ":", al["action"]))
+		events = append(events, fmt.Sprint(al["event"], ":", al["action"], ":", al["outcome"]))
 		text, _ := al["text"].(string)
 		if !strings.Contains(text, `"shoes"`) || al["offer_id"] != float64(offer.ID) || al["offer_name"] != "shoes" ||
-			al["timestamp"] == nil || al["check_id"] == nil {
+			al["timestamp"] == nil || al["event"] != "action" && al["outage"] == "" {
 			t.Errorf("alert lacks fields: %v", al)
 		}
 	}
-	// Alerts run concurrently, so their order may vary.
+	// Notices run concurrently, so their order may vary.
 	sort.Strings(events)
-	if got := strings.Join(events, " "); got != "action:pause succeeded action:resume succeeded health_changed: health_changed:" {
+	if got := strings.Join(events, " "); got != "action:pause:succeeded action:resume:succeeded failing:: resolved::" {
 		t.Errorf("alerts = %s", got)
 	}
 	for _, al := range recv.Alerts() {
-		if al["event"] == "health_changed" && al["verdict"] == "broken" {
-			if al["previous_verdict"] != "healthy" || !strings.Contains(al["error"].(string), "500") {
-				t.Errorf("failure alert = %v", al)
-			}
+		if al["event"] == "failing" && (al["verdict"] != "broken" || !strings.Contains(al["error"].(string), "500")) {
+			t.Errorf("failure alert = %v", al)
 		}
 	}
-	for _, act := range actionsOf(t, a, offer.ID).Actions {
-		if act.Kind == urltracker.ActionAlert && strings.Contains(string(act.Request), "XYZ") {
-			t.Errorf("actions log keeps the alert URL's secret path: %s", act.Request)
-		}
+	var channels struct {
+		Channels []urltracker.Channel `json:"channels"`
+	}
+	a.JSON(t, "GET", "/api/channels", nil, true, 200, &channels)
+	if b, _ := json.Marshal(channels); strings.Contains(string(b), "XYZ") || len(channels.Channels) != 1 {
+		t.Errorf("channels keep the alert URL's secret path, or more than the implicit one: %s", b)
 	}
 }
 
@@ -507,13 +529,15 @@ func TestHungAPIAttemptsEndAtTheDeadlineAndTheBreakerOpens(t *testing.T) {
 func TestKillSwitchOffSendsNothingAndSuppressesDueActions(t *testing.T) {
 	site, api, recv := newOfferSite(t), newFakeTrackier(t, 503), newAlertReceiver(t)
 	a := startApp(t, actionEnv(t))
-	offer := createOffer(t, a, boundOffer("emergency", site, api, map[string]any{
+	body := boundOffer("emergency", site, api, map[string]any{
 		"pause_after_failures": 1, "resume_after_successes": 1, "alert_url": recv.URL + "/hook",
-	}))
+	})
+	body["alert"] = map[string]any{"failure_threshold": 1}
+	offer := createOffer(t, a, body)
 	site.broken.Store(true)
 	trigger(t, a, offer.ID, urltracker.VerdictBroken)
 	waitOutcome(t, a, offer.ID, urltracker.ActionPause, urltracker.ActionRetrying, 15*time.Second)
-	waitOutcome(t, a, offer.ID, urltracker.ActionAlert, urltracker.ActionSucceeded, 15*time.Second)
+	waitDelivery(t, a, offer.ID, urltracker.NoticeFailing, urltracker.DeliverySucceeded)
 
 	a.JSON(t, "POST", "/api/trackier-emergency-toggle?enabled=false", nil, true, 200, nil)
 	apiBefore, alertsBefore := len(api.Calls()), len(recv.Alerts())
@@ -534,13 +558,13 @@ func TestKillSwitchOffSendsNothingAndSuppressesDueActions(t *testing.T) {
 	// that never happened.
 	site.broken.Store(false)
 	trigger(t, a, offer.ID, urltracker.VerdictHealthy)
-	waitOutcome(t, a, offer.ID, urltracker.ActionAlert, urltracker.ActionSucceeded, 15*time.Second)
+	waitDelivery(t, a, offer.ID, urltracker.NoticeResolved, urltracker.DeliverySucceeded)
 	waitActionsSettled(t, a)
 	if n := len(api.Calls()); n != apiBefore {
 		t.Errorf("Trackier API got %d calls after the kill switch went off, want none", n-apiBefore)
 	}
 	alerts := recv.Alerts()
-	if len(alerts) != alertsBefore+1 || alerts[len(alerts)-1]["event"] != "health_changed" || alerts[len(alerts)-1]["verdict"] != "healthy" {
+	if len(alerts) != alertsBefore+1 || alerts[len(alerts)-1]["event"] != "resolved" || alerts[len(alerts)-1]["verdict"] != "healthy" {
 		t.Errorf("alerts after the emergency = %v, want only the recovery", alerts[alertsBefore:])
 	}
 	if h := actionsOf(t, a, offer.ID).Health; h.State != urltracker.StateActive {

@@ -25,22 +25,28 @@ import (
 // offersFile is the format of `urltracker apply` and `urltracker export`:
 // the declared state of a fleet. Offers are matched by name.
 type offersFile struct {
-	Offers []offerSpec `yaml:"offers"`
+	// Channels and Maintenance are matched by name too; offers name their
+	// channels, and windows their offers, by name.
+	Channels    []channelSpec `yaml:"channels,omitempty"`
+	Maintenance []windowSpec  `yaml:"maintenance,omitempty"`
+	Offers      []offerSpec   `yaml:"offers"`
 }
 
 // offerSpec is one declared offer: the writable fields of the admin API's
 // offer body, with the Trackier API key as a ${ENV_VAR} reference.
 type offerSpec struct {
-	Name                  string             `yaml:"name"`
-	URL                   string             `yaml:"url"`
-	ExpectedHost          string             `yaml:"expected_host,omitempty"`
-	UpdateIntervalSeconds int                `yaml:"update_interval_seconds,omitempty"`
-	CheckEverySeconds     *int               `yaml:"check_every_seconds,omitempty"`
-	Engine                string             `yaml:"engine,omitempty"`
-	Enabled               *bool              `yaml:"enabled,omitempty"`
-	Trackier              *trackierSpec      `yaml:"trackier,omitempty"`
-	Policy                *urltracker.Policy `yaml:"policy,omitempty"`
-	Rules                 *urltracker.Rules  `yaml:"rules,omitempty"`
+	Name                  string                    `yaml:"name"`
+	URL                   string                    `yaml:"url"`
+	ExpectedHost          string                    `yaml:"expected_host,omitempty"`
+	UpdateIntervalSeconds int                       `yaml:"update_interval_seconds,omitempty"`
+	CheckEverySeconds     *int                      `yaml:"check_every_seconds,omitempty"`
+	Engine                string                    `yaml:"engine,omitempty"`
+	Enabled               *bool                     `yaml:"enabled,omitempty"`
+	Trackier              *trackierSpec             `yaml:"trackier,omitempty"`
+	Policy                *urltracker.Policy        `yaml:"policy,omitempty"`
+	Rules                 *urltracker.Rules         `yaml:"rules,omitempty"`
+	Alert                 *urltracker.AlertSettings `yaml:"alert,omitempty"`
+	Channels              []string                  `yaml:"channels,omitempty"`
 }
 
 type trackierSpec struct {
@@ -51,28 +57,34 @@ type trackierSpec struct {
 
 const applyUsage = `usage: urltracker apply -f FILE|DIR|- [flags]
 
-Makes a running urltracker match the offers declared in YAML: creates
-missing offers, updates those whose declared fields differ, and with --prune
-deletes offers the files do not declare. Offers are matched by name. Prints
-the plan first; a second apply changes nothing and says so.
+Makes a running urltracker match the offers, notification channels and
+maintenance windows declared in YAML: creates missing ones, updates those
+whose declared fields differ, and with --prune deletes those the files do
+not declare. All are matched by name; offers name their channels, and
+windows their offers, by name. Prints the plan first; a second apply
+changes nothing and says so.
 
 flags:
   -f FILE|DIR|-      a YAML file, a directory of *.yaml/*.yml, or - for stdin (repeatable)
   --dry-run          print the plan only
   --prune            delete offers that no file declares
-  --update-secrets   send Trackier API keys of existing offers too (they are
-                     write-only, so apply cannot tell whether they changed)
+  --update-secrets   send Trackier API keys and channel secrets of existing
+                     offers and channels too (they are write-only, so apply
+                     cannot tell whether they changed)
   --url URL          the instance or load balancer (default $URLTRACKER_URL or http://127.0.0.1:3000)
   --token-file FILE  read the admin token from FILE (default $URLTRACKER_ADMIN_TOKEN)
 
-API keys are written as ${ENV_VAR} references, never literally.
+API keys and channel secrets (url, bot_token, password, secret) are written
+as ${ENV_VAR} references, never literally.
 `
 
 const exportUsage = `usage: urltracker export [flags] > offers.yaml
 
-Writes every offer of a running urltracker in the format apply reads. API
-keys are written as the reference ${TRACKIER_API_KEY}: set it (or edit the
-names) before applying the file elsewhere.
+Writes every offer, notification channel and maintenance window of a
+running urltracker in the format apply reads. API keys are written as the
+reference ${TRACKIER_API_KEY}, channel secrets as
+${URLTRACKER_CHANNEL_<NAME>_<SECRET>}: set them (or edit the names) before
+applying the file elsewhere.
 
 flags:
   --url URL          the instance or load balancer (default $URLTRACKER_URL or http://127.0.0.1:3000)
@@ -128,12 +140,50 @@ func applyCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return ctlExit(err)
 	}
-	plan := planApply(declared, existing, *prune, *updateSecrets)
-	printPlan(stdout, plan)
-	if *dryRun || !plan.changes() {
+	channels, err := c.listItems(ctx, "/api/channels", "channels")
+	if err != nil {
+		return ctlExit(err)
+	}
+	windows, err := c.listItems(ctx, "/api/maintenance", "windows")
+	if err != nil {
+		return ctlExit(err)
+	}
+	// Offers name channels, and windows offers, by name in files.
+	for _, e := range existing {
+		e.JSON["channels"] = idsToNames(e.JSON["channels"], channels)
+	}
+	for _, w := range windows {
+		w.JSON["offers"] = idsToNames(w.JSON["offers"], offerItems(existing))
+	}
+	plan := planApply(declared.Offers, existing, *prune, *updateSecrets)
+	chPlan := planItems(declared.Channels, channels, *prune, *updateSecrets, channelSecrets)
+	winPlan := planItems(declared.Windows, windows, *prune, false, nil)
+	printItemPlan(stdout, "channel", chPlan)
+	printItemPlan(stdout, "maintenance window", winPlan)
+	others := len(chPlan.Create) + len(chPlan.Update) + len(chPlan.Delete) + len(winPlan.Create) + len(winPlan.Update) + len(winPlan.Delete)
+	printPlan(stdout, plan, others)
+	if *dryRun || !plan.changes() && others == 0 {
 		return nil
 	}
-	return ctlExit(c.execute(ctx, plan))
+	// Channels first, so that offers can name them; windows last, so
+	// that they can name new offers.
+	if err := c.executeItems(ctx, "channel", "/api/channels", chPlan, func(b map[string]any) (map[string]any, error) { return b, nil }); err != nil {
+		return ctlExit(err)
+	}
+	if channels, err = c.listItems(ctx, "/api/channels", "channels"); err != nil {
+		return ctlExit(err)
+	}
+	if err := c.execute(ctx, plan, func(b map[string]any) (map[string]any, error) {
+		return namesToIDs(b, "channels", "channel", channels)
+	}); err != nil {
+		return ctlExit(err)
+	}
+	if existing, err = c.listOffers(ctx); err != nil {
+		return ctlExit(err)
+	}
+	return ctlExit(c.executeItems(ctx, "maintenance window", "/api/maintenance", winPlan, func(b map[string]any) (map[string]any, error) {
+		return namesToIDs(b, "offers", "offer", offerItems(existing))
+	}))
 }
 
 func exportCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -154,9 +204,23 @@ func exportCmd(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return ctlExit(err)
 	}
+	channels, err := c.listItems(ctx, "/api/channels", "channels")
+	if err != nil {
+		return ctlExit(err)
+	}
+	windows, err := c.listItems(ctx, "/api/maintenance", "windows")
+	if err != nil {
+		return ctlExit(err)
+	}
 	out := offersFile{Offers: make([]offerSpec, 0, len(existing))}
+	for _, ch := range channels {
+		out.Channels = append(out.Channels, channelSpecOf(ch))
+	}
+	for _, w := range windows {
+		out.Maintenance = append(out.Maintenance, windowSpecOf(w, existing))
+	}
 	for _, o := range existing {
-		out.Offers = append(out.Offers, specOf(o))
+		out.Offers = append(out.Offers, specOf(o, channels))
 	}
 	body, err := yaml.MarshalWithOptions(out, yaml.IndentSequence(true))
 	if err != nil {
@@ -170,6 +234,13 @@ func exportCmd(ctx context.Context, args []string, getenv func(string) string, s
 // envRef is the only form an API key may take in a file.
 var envRef = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
 
+// declaredFiles are the offers, channels and windows of the files.
+type declaredFiles struct {
+	Offers   []declaredOffer
+	Channels []declaredItem
+	Windows  []declaredItem
+}
+
 // declaredOffer is one offer of the files: its typed spec, the JSON body of
 // the fields the file sets (and only those), and where it was declared.
 type declaredOffer struct {
@@ -180,7 +251,8 @@ type declaredOffer struct {
 
 // readOfferFiles reads and checks every file: unknown keys, literal API
 // keys, unset variables and duplicate names are errors with file and line.
-func readOfferFiles(paths []string, stdin io.Reader, getenv func(string) string) ([]declaredOffer, error) {
+func readOfferFiles(paths []string, stdin io.Reader, getenv func(string) string) (declaredFiles, error) {
+	var all declaredFiles
 	var sources []string
 	for _, p := range paths {
 		if p == "-" {
@@ -189,7 +261,7 @@ func readOfferFiles(paths []string, stdin io.Reader, getenv func(string) string)
 		}
 		info, err := os.Stat(p)
 		if err != nil {
-			return nil, fmt.Errorf("apply -f %s: %w", p, err)
+			return all, fmt.Errorf("apply -f %s: %w", p, err)
 		}
 		if !info.IsDir() {
 			sources = append(sources, p)
@@ -201,12 +273,11 @@ func readOfferFiles(paths []string, stdin io.Reader, getenv func(string) string)
 			inDir = append(inDir, m...)
 		}
 		if len(inDir) == 0 {
-			return nil, fmt.Errorf("apply -f %s: no *.yaml or *.yml files in the directory", p)
+			return all, fmt.Errorf("apply -f %s: no *.yaml or *.yml files in the directory", p)
 		}
 		sort.Strings(inDir)
 		sources = append(sources, inDir...)
 	}
-	var all []declaredOffer
 	seen := map[string]string{}
 	for _, src := range sources {
 		var data []byte
@@ -218,59 +289,112 @@ func readOfferFiles(paths []string, stdin io.Reader, getenv func(string) string)
 			data, err = os.ReadFile(src)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", src, err)
+			return all, fmt.Errorf("read %s: %w", src, err)
 		}
-		offers, err := parseOffersFile(src, data, getenv)
+		file, err := parseOffersFile(src, data, getenv)
 		if err != nil {
-			return nil, err
+			return all, err
 		}
-		for _, o := range offers {
-			if prev, dup := seen[o.Spec.Name]; dup {
-				return nil, fmt.Errorf("%s: offer %q is declared twice (also in %s)", o.Source, o.Spec.Name, prev)
+		for _, o := range file.Offers {
+			if prev, dup := seen["offer "+o.Spec.Name]; dup {
+				return all, fmt.Errorf("%s: offer %q is declared twice (also in %s)", o.Source, o.Spec.Name, prev)
 			}
-			seen[o.Spec.Name] = o.Source
-			all = append(all, o)
+			seen["offer "+o.Spec.Name] = o.Source
+			all.Offers = append(all.Offers, o)
+		}
+		for _, group := range []struct {
+			what  string
+			items []declaredItem
+			to    *[]declaredItem
+		}{{"channel", file.Channels, &all.Channels}, {"maintenance window", file.Windows, &all.Windows}} {
+			for _, it := range group.items {
+				if prev, dup := seen[group.what+" "+it.Name]; dup {
+					return all, fmt.Errorf("%s: %s %q is declared twice (also in %s)", it.Source, group.what, it.Name, prev)
+				}
+				seen[group.what+" "+it.Name] = it.Source
+				*group.to = append(*group.to, it)
+			}
 		}
 	}
 	return all, nil
 }
 
-func parseOffersFile(src string, data []byte, getenv func(string) string) ([]declaredOffer, error) {
+func parseOffersFile(src string, data []byte, getenv func(string) string) (declaredFiles, error) {
+	var file declaredFiles
 	var typed offersFile
 	if err := yaml.UnmarshalWithOptions(data, &typed, yaml.Strict()); err != nil {
-		return nil, fmt.Errorf("%s: %s", src, yaml.FormatError(err, false, true))
+		return file, fmt.Errorf("%s: %s", src, yaml.FormatError(err, false, true))
 	}
 	var generic struct {
-		Offers []map[string]any `yaml:"offers"`
+		Offers      []map[string]any `yaml:"offers"`
+		Channels    []map[string]any `yaml:"channels"`
+		Maintenance []map[string]any `yaml:"maintenance"`
 	}
 	if err := yaml.Unmarshal(data, &generic); err != nil {
-		return nil, fmt.Errorf("%s: %w", src, err)
+		return file, fmt.Errorf("%s: %w", src, err)
+	}
+	for i, spec := range typed.Channels {
+		where := fmt.Sprintf("%s:%d", src, lineOf(data, fmt.Sprintf("$.channels[%d]", i)))
+		if strings.TrimSpace(spec.Name) == "" {
+			return file, fmt.Errorf("%s: channel without a name (channels are matched by name)", where)
+		}
+		body, err := jsonMap(generic.Channels[i])
+		if err != nil {
+			return file, fmt.Errorf("%s: %w", where, err)
+		}
+		for _, key := range channelSecrets {
+			ref, ok := body[key].(string)
+			if !ok {
+				continue
+			}
+			at := fmt.Sprintf("%s:%d", src, lineOf(data, fmt.Sprintf("$.channels[%d].%s", i, key)))
+			m := envRef.FindStringSubmatch(ref)
+			if m == nil {
+				return file, fmt.Errorf("%s: %s must be a ${ENV_VAR} reference, never the secret itself", at, key)
+			}
+			if body[key] = getenv(m[1]); body[key] == "" {
+				return file, fmt.Errorf("%s: %s refers to ${%s}, which is not set", at, key, m[1])
+			}
+		}
+		file.Channels = append(file.Channels, declaredItem{Name: spec.Name, Body: body, Source: where})
+	}
+	for i, spec := range typed.Maintenance {
+		where := fmt.Sprintf("%s:%d", src, lineOf(data, fmt.Sprintf("$.maintenance[%d]", i)))
+		if strings.TrimSpace(spec.Name) == "" {
+			return file, fmt.Errorf("%s: maintenance window without a name (windows are matched by name)", where)
+		}
+		body, err := jsonMap(generic.Maintenance[i])
+		if err != nil {
+			return file, fmt.Errorf("%s: %w", where, err)
+		}
+		file.Windows = append(file.Windows, declaredItem{Name: spec.Name, Body: body, Source: where})
 	}
 	out := make([]declaredOffer, 0, len(typed.Offers))
 	for i, spec := range typed.Offers {
 		where := fmt.Sprintf("%s:%d", src, lineOf(data, fmt.Sprintf("$.offers[%d]", i)))
 		if strings.TrimSpace(spec.Name) == "" {
-			return nil, fmt.Errorf("%s: offer without a name (offers are matched by name)", where)
+			return file, fmt.Errorf("%s: offer without a name (offers are matched by name)", where)
 		}
 		body, err := jsonMap(generic.Offers[i])
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
+			return file, fmt.Errorf("%s: %w", where, err)
 		}
 		if spec.Trackier != nil && spec.Trackier.APIKey != "" {
 			at := fmt.Sprintf("%s:%d", src, lineOf(data, fmt.Sprintf("$.offers[%d].trackier.api_key", i)))
 			m := envRef.FindStringSubmatch(spec.Trackier.APIKey)
 			if m == nil {
-				return nil, fmt.Errorf("%s: trackier.api_key must be a ${ENV_VAR} reference, never the key itself", at)
+				return file, fmt.Errorf("%s: trackier.api_key must be a ${ENV_VAR} reference, never the key itself", at)
 			}
 			key := getenv(m[1])
 			if key == "" {
-				return nil, fmt.Errorf("%s: trackier.api_key refers to ${%s}, which is not set", at, m[1])
+				return file, fmt.Errorf("%s: trackier.api_key refers to ${%s}, which is not set", at, m[1])
 			}
 			body["trackier"].(map[string]any)["api_key"] = key
 		}
 		out = append(out, declaredOffer{Spec: spec, Body: body, Source: where})
 	}
-	return out, nil
+	file.Offers = out
+	return file, nil
 }
 
 // lineOf answers the line of a YAML path in data, or 0.
@@ -325,7 +449,7 @@ func (c *ctl) listOffers(ctx context.Context) ([]existingOffer, error) {
 }
 
 // specOf answers an existing offer in the file format.
-func specOf(o existingOffer) offerSpec {
+func specOf(o existingOffer, channels []existingItem) offerSpec {
 	var full struct {
 		urltracker.Offer
 	}
@@ -350,6 +474,11 @@ func specOf(o existingOffer) offerSpec {
 	}
 	if r := full.Rules; len(r.MustContain)+len(r.MustNotContain) > 0 || r.MaxTotalMS != 0 || r.MaxHops != 0 || r.RefusedIsBroken {
 		spec.Rules = &r
+	}
+	alert := full.Alert
+	spec.Alert = &alert
+	for _, name := range idsToNames(o.JSON["channels"], channels) {
+		spec.Channels = append(spec.Channels, fmt.Sprint(name))
 	}
 	return spec
 }
@@ -497,7 +626,9 @@ func overlayMap(have, want map[string]any) map[string]any {
 	return out
 }
 
-func printPlan(w io.Writer, p applyPlan) {
+// printPlan prints the offers' plan; others counts the changes to channels
+// and windows printed before it.
+func printPlan(w io.Writer, p applyPlan, others int) {
 	for _, d := range p.Create {
 		fmt.Fprintf(w, "+ create offer %q (%s)\n", d.Spec.Name, d.Source)
 	}
@@ -507,7 +638,7 @@ func printPlan(w io.Writer, p applyPlan) {
 	for _, e := range p.Delete {
 		fmt.Fprintf(w, "- delete offer %q (id %d)\n", e.Name, e.ID)
 	}
-	if !p.changes() {
+	if !p.changes() && others == 0 {
 		if p.Unchanged == 1 {
 			fmt.Fprintln(w, "no changes: the 1 offer already matches")
 		} else {
@@ -515,24 +646,36 @@ func printPlan(w io.Writer, p applyPlan) {
 		}
 		return
 	}
-	fmt.Fprintf(w, "plan: %d to create, %d to update, %d to delete, %d unchanged\n", len(p.Create), len(p.Update), len(p.Delete), p.Unchanged)
+	fmt.Fprintf(w, "plan: %d to create, %d to update, %d to delete, %d unchanged", len(p.Create), len(p.Update), len(p.Delete), p.Unchanged)
+	if others > 0 {
+		fmt.Fprintf(w, "; %d channel and maintenance window changes", others)
+	}
+	fmt.Fprintln(w)
 }
 
 // execute carries out a plan, one request per offer, and stops at the first
 // failure (the next apply carries on from there).
-func (c *ctl) execute(ctx context.Context, p applyPlan) error {
+func (c *ctl) execute(ctx context.Context, p applyPlan, fix func(map[string]any) (map[string]any, error)) error {
 	for _, d := range p.Create {
 		var created struct {
 			ID         int64  `json:"id"`
 			WebhookURL string `json:"webhook_url"`
 		}
-		if _, err := c.send(ctx, http.MethodPost, "/api/offers", stripReadOnly(d.Body), &created); err != nil {
+		body, err := fix(stripReadOnly(d.Body))
+		if err != nil {
+			return fmt.Errorf("create offer %q (%s): %w", d.Spec.Name, d.Source, err)
+		}
+		if _, err := c.send(ctx, http.MethodPost, "/api/offers", body, &created); err != nil {
 			return fmt.Errorf("create offer %q (%s): %w", d.Spec.Name, d.Source, err)
 		}
 		fmt.Fprintf(c.stdout, "created offer %q (id %d); push URL: %s\n", d.Spec.Name, created.ID, created.WebhookURL)
 	}
 	for _, u := range p.Update {
-		if _, err := c.send(ctx, http.MethodPatch, fmt.Sprintf("/api/offers/%d", u.ID), stripReadOnly(u.Body), nil); err != nil {
+		body, err := fix(stripReadOnly(u.Body))
+		if err != nil {
+			return fmt.Errorf("update offer %q: %w", u.Name, err)
+		}
+		if _, err := c.send(ctx, http.MethodPatch, fmt.Sprintf("/api/offers/%d", u.ID), body, nil); err != nil {
 			return fmt.Errorf("update offer %q: %w", u.Name, err)
 		}
 		fmt.Fprintf(c.stdout, "updated offer %q\n", u.Name)

@@ -52,8 +52,10 @@ func TestMetricsAndLogs(t *testing.T) {
 	offerID, token := createTestOffer(t, a.Client, map[string]any{
 		"name": "metrics", "url": "http://127.0.0.1:1/offer", "update_interval_seconds": 3600,
 		"trackier": map[string]any{"campaign_id": "42", "api_key": apiKey},
-		// No confirmation re-check: the first failing check alerts at once.
+		// No confirmation re-check, and one failed check is an outage: the
+		// first failing check alerts at once.
 		"policy": map[string]any{"alert_url": alerts.URL + "/hook", "confirm_after_seconds": 0},
+		"alert":  map[string]any{"failure_threshold": 1},
 	})
 	hook := func(query string) int {
 		status, _ := a.Do(t, "POST", "/api/trackier-webhook?"+query, nil, false)
@@ -99,7 +101,7 @@ func TestMetricsAndLogs(t *testing.T) {
 	}
 	// The first failing check alerts; the attempt is counted whatever its
 	// result.
-	alertAttempt := regexp.MustCompile(`(?m)^urltracker_trackier_calls_total\{kind="alert",result="[a-z]+"\} [1-9]`)
+	alertAttempt := regexp.MustCompile(`(?m)^urltracker_notifications_total\{kind="webhook",outcome="[a-z]+"\} [1-9]`)
 	testutil.Eventually(t, 20*time.Second, "the alert attempt to be counted", func() bool {
 		return alertAttempt.MatchString(scrape())
 	})

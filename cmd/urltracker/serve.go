@@ -18,13 +18,13 @@ import (
 	"time"
 
 	"github.com/urltracker/urltracker"
-	"github.com/urltracker/urltracker/alert"
 	"github.com/urltracker/urltracker/auth"
 	"github.com/urltracker/urltracker/config"
 	"github.com/urltracker/urltracker/intake"
 	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/judge"
 	"github.com/urltracker/urltracker/metrics"
+	"github.com/urltracker/urltracker/notify"
 	"github.com/urltracker/urltracker/server"
 	"github.com/urltracker/urltracker/store"
 	"github.com/urltracker/urltracker/trackier"
@@ -70,7 +70,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	engines := newEngines(cfg)
 	defer engines.Close()
 	trc := engines.HTTP
-	mtr := metrics.New(db, logger, jobs.QueueChecks, jobs.QueueActions)
+	mtr := metrics.New(db, logger, jobs.QueueChecks, jobs.QueueActions, jobs.QueueNotify)
 	jdg, err := judge.New(judge.Config{Tracer: trc, CertWarn: time.Duration(cfg.CertWarnDays) * 24 * time.Hour})
 	if err != nil {
 		return err
@@ -84,8 +84,9 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		Retention:        store.RetentionPolicy{MaxAge: cfg.Retention, KeepPerOffer: cfg.RetentionKeep},
 		Metrics:          mtr,
 		Trackier:         api,
-		Alerts:           alert.NewSender(cfg.APITimeout),
+		Notifier:         notify.NewSender(cfg.APITimeout),
 		APITimeout:       cfg.APITimeout,
+		PublicURL:        cfg.PublicURL,
 		// Actions are short HTTP calls; a few at a time keep a slow API
 		// from holding many connections open.
 		ActionConcurrency: 4,
