@@ -38,6 +38,7 @@ func TestPolicyMigrationKeepsExistingOffersActing(t *testing.T) {
 					policyMigration, later = m.SQL, ms[i+1:]
 					break
 				}
+				exec(db.dialectSQL(m.SQL))
 			}
 			old := `{"pause_after_failures":2,"resume_after_successes":1,"update_destination":false,"destination_params":null,"alert_url":""}`
 			exec(`INSERT INTO offers (name, url, update_interval_seconds, enabled, trackier_api_base_url, trackier_api_key,
