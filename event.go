@@ -32,7 +32,7 @@ const ShownValueLen = 256
 // cut value ends in "…") and the payload to its first MaxMacros macros by
 // name.
 func (e Event) Shown() Event {
-	e.ClickID, e.CampaignID = shorten(e.ClickID), shorten(e.CampaignID)
+	e.ClickID, e.CampaignID = ShortValue(e.ClickID), ShortValue(e.CampaignID)
 	if len(e.Payload) == 0 {
 		return e
 	}
@@ -46,14 +46,15 @@ func (e Event) Shown() Event {
 	}
 	shown := make(map[string]string, len(names))
 	for _, k := range names {
-		shown[shorten(k)] = shorten(e.Payload[k])
+		shown[ShortValue(k)] = ShortValue(e.Payload[k])
 	}
 	e.Payload = shown
 	return e
 }
 
-// shorten cuts s to at most ShownValueLen bytes on a rune boundary.
-func shorten(s string) string {
+// ShortValue cuts s for display to at most ShownValueLen bytes, on a rune
+// boundary; a cut value ends in "…".
+func ShortValue(s string) string {
 	if len(s) <= ShownValueLen {
 		return s
 	}

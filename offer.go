@@ -45,6 +45,7 @@ func (o Offer) Normalize() Offer {
 	if o.Policy.HoldStatus == "" {
 		o.Policy.HoldStatus = HoldDisabled
 	}
+	o.Rules = o.Rules.normalize()
 	return o
 }
 
@@ -102,6 +103,7 @@ func (o Offer) Validate() FieldErrors {
 		}
 	}
 	o.validateActions(fe)
+	o.Rules.validate(fe)
 	if len(fe) == 0 {
 		return nil
 	}

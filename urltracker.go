@@ -125,6 +125,44 @@ type Check struct {
 	// ConfirmedBy is the check that re-checked this failing one and found
 	// it failing too; nil when none did.
 	ConfirmedBy *int64 `json:"confirmed_by"`
+	// Signals are the evidence the judge found on the landing page; a
+	// verdict such as soft_404 rests on two or more of them.
+	Signals []Signal `json:"signals"`
+	// Certificates are the TLS certificates of the chain's HTTPS hosts.
+	Certificates []Certificate `json:"certificates"`
+	// Landing is the page the chain ended on, as the tracer read it, for
+	// the judge; it is neither stored nor answered.
+	Landing *Page `json:"-"`
+}
+
+// Signal is one piece of evidence behind a verdict, such as
+// {"name":"title_says_not_found","evidence":"<title>Page not found</title>"}.
+type Signal struct {
+	Name     string `json:"name"`
+	Evidence string `json:"evidence"`
+}
+
+// SignalCertificateExpiresSoon is the signal of a chain whose certificate
+// expires within URLTRACKER_CERT_WARN_DAYS; the policy alerts once per
+// certificate.
+const SignalCertificateExpiresSoon = "certificate_expires_soon"
+
+// Certificate is the leaf TLS certificate one HTTPS host of a chain
+// presented.
+type Certificate struct {
+	Host      string    `json:"host"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Page is a landing page as the tracer read it: at most the first
+// tracer.MaxBodyBytes of its body, decoded to UTF-8.
+type Page struct {
+	URL         string
+	Status      int
+	ContentType string
+	// RobotsTag is the X-Robots-Tag header.
+	RobotsTag string
+	Body      []byte
 }
 
 // HopParams returns the query parameters of rawURL, first value of each.
@@ -157,6 +195,7 @@ type Offer struct {
 	UpdatedAt         time.Time  `json:"updated_at"`
 	Trackier          Trackier   `json:"trackier"`
 	Policy            Policy     `json:"policy"`
+	Rules             Rules      `json:"rules"`
 	Stats             OfferStats `json:"stats"`
 }
 

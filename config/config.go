@@ -51,6 +51,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// SQLiteSynchronous is SQLite's synchronous setting, NORMAL or FULL.
 	SQLiteSynchronous string
+	// CertWarnDays: a landing chain whose certificate expires within this
+	// many days carries the signal certificate_expires_soon.
+	CertWarnDays int
 }
 
 // Error is an invalid configuration value. Its message names the variable and
@@ -98,6 +101,7 @@ var Variables = []Variable{
 	{"URLTRACKER_SESSION_LIFETIME", "12h", "a dashboard session ends this long after sign-in, used or not"},
 	{"URLTRACKER_TRUSTED_PROXIES", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client; default none"},
 	{"URLTRACKER_SQLITE_SYNCHRONOUS", "NORMAL", "NORMAL: a process crash loses nothing, an OS crash or power loss may lose the last commits; FULL: neither does, each commit waits for the disk"},
+	{"URLTRACKER_CERT_WARN_DAYS", "14", "a chain whose TLS certificate expires within this many days gets the signal certificate_expires_soon"},
 }
 
 // Load reads the configuration through getenv and validates every value.
@@ -128,6 +132,7 @@ func Load(getenv func(string) string) (Config, error) {
 		SessionLifetime:     l.durationMin("URLTRACKER_SESSION_LIFETIME", 12*time.Hour, time.Minute),
 		TrustedProxies:      l.prefixes("URLTRACKER_TRUSTED_PROXIES"),
 		SQLiteSynchronous:   strings.ToUpper(l.str("URLTRACKER_SQLITE_SYNCHRONOUS", "NORMAL")),
+		CertWarnDays:        l.integer("URLTRACKER_CERT_WARN_DAYS", 14, 1, 365),
 	}
 	if cfg.SQLiteSynchronous != "NORMAL" && cfg.SQLiteSynchronous != "FULL" {
 		l.fail("URLTRACKER_SQLITE_SYNCHRONOUS", cfg.SQLiteSynchronous, "NORMAL or FULL")

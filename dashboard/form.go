@@ -32,6 +32,11 @@ const (
 	fUpdateDest     = "policy.update_destination"
 	fDestParams     = "policy.destination_params"
 	fAlertURL       = "policy.alert_url"
+	fMustContain    = "rules.must_contain"
+	fMustNotContain = "rules.must_not_contain"
+	fMaxTotalMS     = "rules.max_total_ms"
+	fMaxHops        = "rules.max_hops"
+	fRefusedBroken  = "rules.refused_is_broken"
 	checkboxChecked = "on"
 )
 
@@ -49,6 +54,11 @@ func offerValues(o urltracker.Offer) map[string]string {
 		fResumeAfter: strconv.Itoa(o.Policy.ResumeAfterSuccesses),
 		fDestParams:  formatParams(o.Policy.DestinationParams),
 		fAlertURL:    o.Policy.AlertURL,
+		fMustContain: strings.Join(o.Rules.MustContain, "\n"), fMustNotContain: strings.Join(o.Rules.MustNotContain, "\n"),
+		fMaxTotalMS: strconv.FormatInt(o.Rules.MaxTotalMS, 10), fMaxHops: strconv.Itoa(o.Rules.MaxHops),
+	}
+	if o.Rules.RefusedIsBroken {
+		v[fRefusedBroken] = checkboxChecked
 	}
 	if o.Enabled {
 		v[fEnabled] = checkboxChecked
@@ -68,10 +78,11 @@ func offerValues(o urltracker.Offer) map[string]string {
 func offerFromForm(form url.Values, o urltracker.Offer) (urltracker.Offer, map[string]string, urltracker.FieldErrors) {
 	values := map[string]string{}
 	for _, k := range []string{fName, fURL, fExpectedHost, fInterval, fCheckEvery, fCampaignID, fAPIBaseURL,
-		fMode, fPauseAfter, fResumeAfter, fHoldStatus, fConfirmAfter, fDestParams, fAlertURL} {
+		fMode, fPauseAfter, fResumeAfter, fHoldStatus, fConfirmAfter, fDestParams, fAlertURL,
+		fMustContain, fMustNotContain, fMaxTotalMS, fMaxHops} {
 		values[k] = strings.TrimSpace(form.Get(k))
 	}
-	for _, k := range []string{fEnabled, fUpdateDest, fAutoDest} {
+	for _, k := range []string{fEnabled, fUpdateDest, fAutoDest, fRefusedBroken} {
 		if form.Get(k) != "" {
 			values[k] = checkboxChecked
 		}
@@ -107,6 +118,11 @@ func offerFromForm(form url.Values, o urltracker.Offer) (urltracker.Offer, map[s
 		unreadable[fDestParams] = err.Error()
 	}
 	o.Policy.DestinationParams = params
+	o.Rules.MustContain = strings.Split(values[fMustContain], "\n")
+	o.Rules.MustNotContain = strings.Split(values[fMustNotContain], "\n")
+	o.Rules.MaxTotalMS = int64(number(fMaxTotalMS, 0))
+	o.Rules.MaxHops = number(fMaxHops, 0)
+	o.Rules.RefusedIsBroken = values[fRefusedBroken] != ""
 
 	o = o.Normalize()
 	fe := o.Validate()
@@ -216,6 +232,13 @@ func newOfferFormPage(rec *store.OfferRecord, values map[string]string, fe urltr
 			{Name: fDestParams, Label: "Parameters to add to a new destination", Type: "textarea", Hint: "One name=value per line."},
 			{Name: fAlertURL, Label: "Alert URL", Type: "url", Hint: "Optional. urltracker POSTs a JSON alert here when it acts."},
 		}},
+		{Legend: "Rules", Fields: []field{
+			{Name: fMustContain, Label: "The landing must contain", Type: "textarea", Hint: "One rule per line: plain text, found in the page's visible text ignoring case and accents, or a /regular expression/ matched against its HTML. A page that lacks one gets the verdict content_mismatch."},
+			{Name: fMustNotContain, Label: "The landing must not contain", Type: "textarea", Hint: "One rule per line, as above."},
+			{Name: fMaxTotalMS, Label: "Slow after (milliseconds)", Type: "number", Hint: "A chain that takes longer gets the verdict slow. 0: no limit."},
+			{Name: fMaxHops, Label: "Most redirects allowed", Type: "number", Hint: "More redirects give the verdict too_many_hops. 0: only the global limit."},
+			{Name: fRefusedBroken, Label: "Count a landing that refuses urltracker (403/429) as broken", Type: "checkbox"},
+		}},
 	}
 	shown := map[string]bool{}
 	for i := range p.Sets {
@@ -250,6 +273,8 @@ func sectionLabel(key string) string {
 		return "Trackier campaign"
 	case "policy":
 		return "Health policy"
+	case "rules":
+		return "Rules"
 	}
 	return "Offer"
 }

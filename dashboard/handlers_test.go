@@ -355,6 +355,14 @@ func TestOfferFormValidationMessages(t *testing.T) {
 			"API key: not saved, because of the errors above: enter the key again",
 			`value="Shoes"`, `value="often"`, // what was typed is shown again
 		}},
+		{"bad rules", url.Values{
+			"name": {"Shoes"}, "url": {"https://track.example/c"}, "update_interval_seconds": {"60"},
+			"rules.must_contain": {"Add to cart\r\n/([a-z/"}, "rules.max_total_ms": {"-5"}, "rules.max_hops": {"many"},
+		}, []string{
+			"The landing must contain: entry 2: /([a-z/ is not a valid regular expression",
+			"Slow after (milliseconds): must be 0 (no limit) to 300000",
+			"Most redirects allowed: must be a whole number",
+		}},
 		// Issue 12: a policy that acts needs a campaign and a key; the
 		// error must be shown on those fields, by their labels.
 		{"pause without a campaign", url.Values{
@@ -404,6 +412,7 @@ func TestOfferLifecycle(t *testing.T) {
 		"name": {"Summer shoes"}, "url": {"https://track.example/click?o=1"}, "expected_host": {"Shop.Example.com"},
 		"trackier.campaign_id": {"cmp-42"}, "trackier.api_key": {"very-secret-api-key"},
 		"policy.pause_after_failures": {"3"}, "policy.destination_params": {"utm_source=tracker\nsub1=x"},
+		"rules.must_contain": {"Add to cart\r\n\r\n/€\\s*\\d+/"}, "rules.max_total_ms": {"4000"}, "rules.refused_is_broken": {"on"},
 	})
 	p := b.get(path + "?done=created")
 	if p.Status != http.StatusOK {
@@ -417,6 +426,9 @@ func TestOfferLifecycle(t *testing.T) {
 	if o.ExpectedHost != "shop.example.com" || o.Trackier.APIBaseURL != urltracker.DefaultTrackierAPIBaseURL ||
 		o.Trackier.APIKey != "very-secret-api-key" || o.Policy.PauseAfterFailures != 3 || o.Policy.DestinationParams["sub1"] != "x" {
 		t.Errorf("stored offer: %+v", o)
+	}
+	if r := o.Rules; len(r.MustContain) != 2 || r.MustContain[1] != `/€\s*\d+/` || r.MaxTotalMS != 4000 || !r.RefusedIsBroken {
+		t.Errorf("stored rules: %+v, want two must_contain lines, 4000 ms and refused_is_broken", r)
 	}
 	mustContain(t, "offer page", p.Body, "Offer created", "Summer shoes", "token="+o.WebhookToken, "{click_id}", "cmp-42", "API key stored", `data-copy="push-url"`)
 	mustNotContain(t, "offer page", p.Body, "very-secret-api-key")

@@ -137,6 +137,7 @@ type overviewPage struct {
 	Stats        store.HourStats
 	Checks       []store.OfferCheck
 	Actions      []store.OfferAction
+	Glance       []glanceRow
 }
 
 func (h *handlers) loadOverview(r *http.Request) (*overviewPage, error) {
@@ -156,6 +157,9 @@ func (h *handlers) loadOverview(r *http.Request) (*overviewPage, error) {
 		return nil, err
 	}
 	if p.Actions, err = h.d.DB.RecentActions(ctx, listLimit); err != nil {
+		return nil, err
+	}
+	if p.Glance, err = loadGlance(ctx, h.d.DB); err != nil {
 		return nil, err
 	}
 	return p, nil

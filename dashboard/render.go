@@ -128,6 +128,7 @@ var funcs = template.FuncMap{
 		}
 	},
 	"verdictLabel": verdictLabel,
+	"signalWords":  signalWords,
 	"plural":       plural,
 	"outcomeClass": func(o urltracker.ActionOutcome) string {
 		switch o {

@@ -96,7 +96,7 @@ func stateOf(h store.Health) policy.State {
 	return policy.State{
 		Held: h.State == urltracker.StateHeld, Observed: h.HoldObserved, HoldStatus: h.HoldStatus,
 		Failures: h.ConsecutiveFailures, Successes: h.ConsecutiveSuccesses, LastVerdict: h.LastVerdict,
-		Redirect: h.Redirect, Proposed: h.ProposedDestination,
+		Redirect: h.Redirect, Proposed: h.ProposedDestination, CertificatesWarned: h.CertificatesWarned,
 	}
 }
 
@@ -116,7 +116,7 @@ func healthOf(h store.Health, s policy.State, at time.Time) store.Health {
 	}
 	h.HoldObserved, h.HoldStatus = s.Observed, s.HoldStatus
 	h.ConsecutiveFailures, h.ConsecutiveSuccesses, h.LastVerdict = s.Failures, s.Successes, s.LastVerdict
-	h.Redirect, h.ProposedDestination = s.Redirect, s.Proposed
+	h.Redirect, h.ProposedDestination, h.CertificatesWarned = s.Redirect, s.Proposed, s.CertificatesWarned
 	return h
 }
 

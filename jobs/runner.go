@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/urltracker/urltracker"
+	"github.com/urltracker/urltracker/judge"
 	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/store"
 	"github.com/urltracker/urltracker/tracer"
@@ -27,6 +28,9 @@ var (
 type Runner struct {
 	DB     *store.DB
 	Tracer *tracer.Tracer
+	// Judge reads the landing page and applies the offer's rules; nil
+	// leaves the tracer's verdict as it is.
+	Judge  *judge.Judge
 	Logger *slog.Logger
 	// Metrics counts checks by verdict; nil counts nothing.
 	Metrics *metrics.Metrics
@@ -78,6 +82,9 @@ func (r *Runner) run(ctx context.Context, offerID, confirms int64) (urltracker.C
 		case !errors.Is(err, urltracker.ErrNotFound):
 			return check, err
 		}
+	}
+	if r.Judge != nil {
+		r.Judge.Assess(ctx, offer.Offer, &check)
 	}
 	err = r.DB.InTx(ctx, func(tx *sql.Tx) error {
 		if err := r.DB.SaveCheckTx(ctx, tx, &check); err != nil {

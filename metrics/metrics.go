@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -176,12 +177,20 @@ var (
 		"Jobs in the job queue (fleet-wide, from the database), by queue and state.", []string{"queue", "state"}, nil)
 	databaseUpDesc = prometheus.NewDesc("urltracker_metrics_database_up",
 		"1 when the database answered the metrics queries of this scrape, 0 when not.", nil, nil)
+	offerHealthyDesc = prometheus.NewDesc("urltracker_offer_healthy",
+		"1 when the enabled offer's last counted verdict is healthy, 0 when it is failing; absent before its first counted check.",
+		[]string{"offer_id"}, nil)
+	offerUptimeDesc = prometheus.NewDesc("urltracker_offer_uptime_ratio",
+		"Healthy checks among the enabled offer's counted checks of the last 24 hours (whole hours); absent without any.",
+		[]string{"offer_id"}, nil)
 )
 
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- killSwitchDesc
 	ch <- queueDepthDesc
 	ch <- databaseUpDesc
+	ch <- offerHealthyDesc
+	ch <- offerUptimeDesc
 }
 
 func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
@@ -212,6 +221,21 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	} else {
 		up = 0
 		c.logger.Warn("metrics: count jobs", "err", err)
+	}
+	uptimes, err := c.db.OfferUptimes(ctx, time.Now().Add(-24*time.Hour))
+	if err == nil {
+		for _, u := range uptimes {
+			id := strconv.FormatInt(u.OfferID, 10)
+			if h := u.LastVerdict.Health(); u.LastVerdict != "" && h != urltracker.HealthNeutral {
+				ch <- prometheus.MustNewConstMetric(offerHealthyDesc, prometheus.GaugeValue, boolValue(h == urltracker.HealthHealthy), id)
+			}
+			if u.Counted > 0 {
+				ch <- prometheus.MustNewConstMetric(offerUptimeDesc, prometheus.GaugeValue, float64(u.Healthy)/float64(u.Counted), id)
+			}
+		}
+	} else {
+		up = 0
+		c.logger.Warn("metrics: offer uptimes", "err", err)
 	}
 	ch <- prometheus.MustNewConstMetric(databaseUpDesc, prometheus.GaugeValue, up)
 }

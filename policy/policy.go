@@ -14,6 +14,8 @@ package policy
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/urltracker/urltracker"
@@ -42,6 +44,11 @@ type State struct {
 	// Proposed is the redirect target of the last destination proposal, so
 	// that one move is proposed once.
 	Proposed string
+	// CertificatesWarned lists, one a line, the certificates an alert
+	// already warned of (the evidence of certificate_expires_soon: host and
+	// date), so that each certificate alerts once. A string keeps State
+	// comparable.
+	CertificatesWarned string
 }
 
 // Input is one check as the policy sees it.
@@ -96,6 +103,43 @@ type Plan struct {
 
 // Decide returns the offer's state after check and the plans it calls for.
 func Decide(s State, o urltracker.Offer, in Input) (State, []Plan) {
+	s, plans := decideHealth(s, o, in)
+	if in.KillSwitchOff {
+		return s, plans
+	}
+	return warnCertificates(s, o, in.Check, plans)
+}
+
+// maxCertificatesWarned bounds the certificates remembered per offer; the
+// oldest are forgotten first.
+const maxCertificatesWarned = 20
+
+// warnCertificates adds an alert for each certificate of the check that
+// expires soon and was not warned of before, whatever the verdict: a
+// certificate that expires stops every visitor.
+func warnCertificates(s State, o urltracker.Offer, c urltracker.Check, plans []Plan) (State, []Plan) {
+	if o.Policy.AlertURL == "" {
+		return s, plans
+	}
+	warned := strings.Split(s.CertificatesWarned, "\n")
+	for _, sig := range c.Signals {
+		if sig.Name != urltracker.SignalCertificateExpiresSoon || slices.Contains(warned, sig.Evidence) {
+			continue
+		}
+		plans = append(plans, Plan{Kind: KindAlert, Event: urltracker.SignalCertificateExpiresSoon,
+			Text: fmt.Sprintf("Offer %q (#%d): %s", o.Name, o.ID, sig.Evidence)})
+		warned = append(warned, sig.Evidence)
+	}
+	if len(warned) > maxCertificatesWarned {
+		warned = warned[len(warned)-maxCertificatesWarned:]
+	}
+	s.CertificatesWarned = strings.TrimPrefix(strings.Join(warned, "\n"), "\n")
+	return s, plans
+}
+
+// decideHealth is Decide for the verdict: streaks, holds, resumes,
+// destination proposals and health alerts.
+func decideHealth(s State, o urltracker.Offer, in Input) (State, []Plan) {
 	c := in.Check
 	health := c.Verdict.Health()
 	// A run cut by the kill switch, or one that could not judge the link,

@@ -26,6 +26,8 @@ type offerInput struct {
 	// Policy is applied over the offer's policy: fields it leaves out keep
 	// their value (PATCH) or default (create).
 	Policy json.RawMessage `json:"policy"`
+	// Rules are applied the same way; a list given replaces the old one.
+	Rules json.RawMessage `json:"rules"`
 }
 
 type trackierInput struct {
@@ -59,21 +61,37 @@ func (in offerInput) apply(o urltracker.Offer) (urltracker.Offer, error) {
 		set(&o.Trackier.APIKey, t.APIKey)
 		set(&o.Trackier.CampaignID, t.CampaignID)
 	}
-	if len(in.Policy) > 0 && string(in.Policy) != "null" {
+	if present(in.Policy) {
 		// A fresh map, so that destination_params given replace the old
 		// ones rather than merge into them.
 		o.Policy.DestinationParams = nil
-		dec := json.NewDecoder(bytes.NewReader(in.Policy))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&o.Policy); err != nil {
-			if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-				// encoding/json has no error type for this one.
-				return o, errors.New("unknown field " + field + " in policy: see README.md for the policy fields")
-			}
-			return o, errors.New("malformed JSON body: policy: " + jsonErrorText(err))
+		if err := decodeOver(in.Policy, &o.Policy, "policy"); err != nil {
+			return o, err
+		}
+	}
+	if present(in.Rules) {
+		if err := decodeOver(in.Rules, &o.Rules, "rules"); err != nil {
+			return o, err
 		}
 	}
 	return o.Normalize(), nil
+}
+
+func present(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }
+
+// decodeOver decodes the object raw over dst: fields it leaves out keep
+// their value. name is the object's field in the request, for errors.
+func decodeOver(raw json.RawMessage, dst any, name string) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			// encoding/json has no error type for this one.
+			return errors.New("unknown field " + field + " in " + name + ": see README.md for the " + name + " fields")
+		}
+		return errors.New("malformed JSON body: " + name + ": " + jsonErrorText(err))
+	}
+	return nil
 }
 
 // offerView is an offer as the API shows it, with its S2S push URL.

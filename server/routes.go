@@ -31,6 +31,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /api/offers/{id}/checks", viewer(handleOfferChecks(d)))
 	mux.Handle("GET /api/offers/{id}/events", viewer(handleOfferEvents(d)))
 	mux.Handle("GET /api/offers/{id}/actions", viewer(handleOfferActions(d)))
+	mux.Handle("GET /api/offers/{id}/history", viewer(handleOfferHistory(d)))
 	mux.Handle("POST /api/offers/{id}/trackier-test", operator(handleTrackierTest(d)))
 	mux.Handle("POST /api/offers/{id}/actions/{actionID}/approve", operator(handleActionApprove(d)))
 	mux.Handle("POST /api/trackier/import", admin(handleTrackierImport(d)))

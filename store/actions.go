@@ -31,15 +31,18 @@ type Health struct {
 	Redirect string `json:"redirect,omitempty"`
 	// ProposedDestination is the redirect target last proposed.
 	ProposedDestination string `json:"proposed_destination,omitempty"`
+	// CertificatesWarned lists, one a line, the certificates an alert
+	// already warned of.
+	CertificatesWarned string `json:"-"`
 }
 
 const healthColumns = `state, hold_observed, hold_status, held_at, consecutive_failures, consecutive_successes, last_verdict,
-	redirect, proposed_destination`
+	redirect, proposed_destination, certificates_warned`
 
 func scanHealth(s scanner, h *Health) error {
 	var heldAt sql.NullInt64
 	if err := s.Scan(&h.State, &h.HoldObserved, &h.HoldStatus, &heldAt, &h.ConsecutiveFailures, &h.ConsecutiveSuccesses,
-		&h.LastVerdict, &h.Redirect, &h.ProposedDestination); err != nil {
+		&h.LastVerdict, &h.Redirect, &h.ProposedDestination, &h.CertificatesWarned); err != nil {
 		return err
 	}
 	h.HeldAt = fromNullMicros(heldAt)
@@ -73,9 +76,9 @@ func (db *DB) SaveHealthTx(ctx context.Context, tx *sql.Tx, h Health) error {
 	}
 	_, err := tx.ExecContext(ctx, db.q(`UPDATE offer_health SET state = ?, hold_observed = ?, hold_status = ?, held_at = ?,
 		consecutive_failures = ?, consecutive_successes = ?, last_verdict = ?, redirect = ?, proposed_destination = ?,
-		updated_at = ? WHERE offer_id = ?`),
+		certificates_warned = ?, updated_at = ? WHERE offer_id = ?`),
 		string(h.State), h.HoldObserved, string(h.HoldStatus), heldAt, h.ConsecutiveFailures, h.ConsecutiveSuccesses,
-		string(h.LastVerdict), h.Redirect, h.ProposedDestination, micros(db.now()), h.OfferID)
+		string(h.LastVerdict), h.Redirect, h.ProposedDestination, h.CertificatesWarned, micros(db.now()), h.OfferID)
 	if err != nil {
 		return fmt.Errorf("save health of offer %d: %w", h.OfferID, err)
 	}

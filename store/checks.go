@@ -18,12 +18,29 @@ func (db *DB) SaveCheckTx(ctx context.Context, tx *sql.Tx, c *urltracker.Check) 
 	if err != nil {
 		return fmt.Errorf("encode chain: %w", err)
 	}
+	if c.Signals == nil {
+		c.Signals = []urltracker.Signal{}
+	}
+	if c.Certificates == nil {
+		c.Certificates = []urltracker.Certificate{}
+	}
+	signals, err := jsonenc.Marshal(c.Signals)
+	if err != nil {
+		return fmt.Errorf("encode signals: %w", err)
+	}
+	certs, err := jsonenc.Marshal(c.Certificates)
+	if err != nil {
+		return fmt.Errorf("encode certificates: %w", err)
+	}
 	err = tx.QueryRowContext(ctx, db.q(`INSERT INTO checks (offer_id, started_at, duration_ms, success, verdict, final_url, error, chain,
-		landing_changed, previous_landing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		landing_changed, previous_landing, signals, certificates) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		c.OfferID, micros(c.StartedAt), c.DurationMS, c.Success, string(c.Verdict), c.FinalURL, c.Error, string(chain),
-		c.LandingChanged, c.PreviousLanding).Scan(&c.ID)
+		c.LandingChanged, c.PreviousLanding, string(signals), string(certs)).Scan(&c.ID)
 	if err != nil {
 		return fmt.Errorf("insert check for offer %d: %w", c.OfferID, err)
+	}
+	if err := db.rollUpTx(ctx, tx, c); err != nil {
+		return err
 	}
 	_, err = tx.ExecContext(ctx, db.q(`UPDATE offer_counters SET check_count = check_count + 1, last_check_at = ?, last_verdict = ?
 		WHERE offer_id = ?`), micros(c.StartedAt), string(c.Verdict), c.OfferID)
@@ -48,15 +65,15 @@ func (db *DB) SaveCheck(ctx context.Context, c *urltracker.Check) error {
 }
 
 const checkColumns = `id, offer_id, started_at, duration_ms, success, verdict, final_url, error, chain, landing_changed, previous_landing,
-	confirmed_by`
+	confirmed_by, signals, certificates`
 
 func scanCheck(s scanner) (urltracker.Check, error) {
 	var c urltracker.Check
 	var started int64
-	var verdict, chain string
+	var verdict, chain, signals, certs string
 	var confirmedBy sql.NullInt64
 	err := s.Scan(&c.ID, &c.OfferID, &started, &c.DurationMS, &c.Success, &verdict, &c.FinalURL, &c.Error, &chain,
-		&c.LandingChanged, &c.PreviousLanding, &confirmedBy)
+		&c.LandingChanged, &c.PreviousLanding, &confirmedBy, &signals, &certs)
 	if err != nil {
 		return c, err
 	}
@@ -64,8 +81,15 @@ func scanCheck(s scanner) (urltracker.Check, error) {
 		c.ConfirmedBy = &confirmedBy.Int64
 	}
 	c.StartedAt, c.Verdict = fromMicros(started), urltracker.Verdict(verdict)
+	c.Signals, c.Certificates = []urltracker.Signal{}, []urltracker.Certificate{}
 	if err := json.Unmarshal([]byte(chain), &c.Chain); err != nil {
 		return c, fmt.Errorf("check %d: decode chain: %w", c.ID, err)
+	}
+	if err := json.Unmarshal([]byte(signals), &c.Signals); err != nil {
+		return c, fmt.Errorf("check %d: decode signals: %w", c.ID, err)
+	}
+	if err := json.Unmarshal([]byte(certs), &c.Certificates); err != nil {
+		return c, fmt.Errorf("check %d: decode certificates: %w", c.ID, err)
 	}
 	return c, nil
 }

@@ -166,7 +166,7 @@ func (db *DB) CampaignMismatches(ctx context.Context, offerID int64) (CampaignMi
 		if m.Count == 0 {
 			var macros map[string]string
 			_ = json.Unmarshal([]byte(payload), &macros)
-			m.CampID, m.At = macros["camp_id"], fromMicros(at)
+			m.CampID, m.At = urltracker.ShortValue(macros["camp_id"]), fromMicros(at)
 		}
 		m.Count++
 	}

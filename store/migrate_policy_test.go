@@ -32,9 +32,10 @@ func TestPolicyMigrationKeepsExistingOffersActing(t *testing.T) {
 				}
 			}
 			var policyMigration string
-			for _, m := range ms {
+			var later []Migration // read back with today's code, so migrated to today's schema
+			for i, m := range ms {
 				if strings.HasSuffix(m.Name, "_policy.sql") {
-					policyMigration = m.SQL
+					policyMigration, later = m.SQL, ms[i+1:]
 					break
 				}
 				exec(db.dialectSQL(m.SQL))
@@ -50,6 +51,9 @@ func TestPolicyMigrationKeepsExistingOffersActing(t *testing.T) {
 				VALUES (1, 'paused_by_urltracker', 2, 'broken', 7000000)`)
 
 			exec(policyMigration)
+			for _, m := range later {
+				exec(db.dialectSQL(m.SQL))
+			}
 
 			held, err := db.Offer(ctx, 1)
 			if err != nil {

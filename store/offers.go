@@ -22,7 +22,7 @@ func NewToken() string {
 }
 
 const offerColumns = `o.id, o.name, o.url, o.expected_host, o.update_interval_seconds, o.check_every_seconds, o.enabled,
-	o.trackier_api_base_url, o.trackier_api_key, o.trackier_campaign_id, o.policy, o.created_at, o.updated_at,
+	o.trackier_api_base_url, o.trackier_api_key, o.trackier_campaign_id, o.policy, o.rules, o.created_at, o.updated_at,
 	COALESCE(c.webhook_count, 0), COALESCE(c.check_count, 0), c.last_webhook_at, c.last_check_at, COALESCE(c.last_verdict, ''),
 	COALESCE((SELECT t.token FROM webhook_tokens t WHERE t.offer_id = o.id ORDER BY t.created_at, t.token LIMIT 1), '')`
 
@@ -38,12 +38,12 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanOffer(s scanner) (OfferRecord, error) {
 	var r OfferRecord
-	var policy string
+	var policy, rules string
 	var created, updated int64
 	var lastWebhook, lastCheck sql.NullInt64
 	var verdict string
 	err := s.Scan(&r.ID, &r.Name, &r.URL, &r.ExpectedHost, &r.UpdateIntervalSeconds, &r.CheckEverySeconds, &r.Enabled,
-		&r.Trackier.APIBaseURL, &r.Trackier.APIKey, &r.Trackier.CampaignID, &policy, &created, &updated,
+		&r.Trackier.APIBaseURL, &r.Trackier.APIKey, &r.Trackier.CampaignID, &policy, &rules, &created, &updated,
 		&r.Stats.WebhookCount, &r.Stats.CheckCount, &lastWebhook, &lastCheck, &verdict, &r.WebhookToken)
 	if err != nil {
 		return r, err
@@ -55,14 +55,30 @@ func scanOffer(s scanner) (OfferRecord, error) {
 	if err := json.Unmarshal([]byte(policy), &r.Policy); err != nil {
 		return r, fmt.Errorf("offer %d: decode policy: %w", r.ID, err)
 	}
+	if err := json.Unmarshal([]byte(rules), &r.Rules); err != nil {
+		return r, fmt.Errorf("offer %d: decode rules: %w", r.ID, err)
+	}
 	r.Offer = r.Offer.Normalize()
 	return r, nil
+}
+
+// offerDocs encodes the offer's policy and rules as stored.
+func offerDocs(o urltracker.Offer) (policy, rules string, err error) {
+	p, err := jsonenc.Marshal(o.Policy)
+	if err != nil {
+		return "", "", fmt.Errorf("encode policy: %w", err)
+	}
+	r, err := jsonenc.Marshal(o.Rules)
+	if err != nil {
+		return "", "", fmt.Errorf("encode rules: %w", err)
+	}
+	return string(p), string(r), nil
 }
 
 // CreateOffer stores a new offer with a fresh webhook token. An enabled
 // offer with a schedule is due for its first scheduled check at once.
 func (db *DB) CreateOffer(ctx context.Context, o urltracker.Offer) (OfferRecord, error) {
-	policy, err := jsonenc.Marshal(o.Policy)
+	policy, rules, err := offerDocs(o)
 	if err != nil {
 		return OfferRecord{}, err
 	}
@@ -74,10 +90,10 @@ func (db *DB) CreateOffer(ctx context.Context, o urltracker.Offer) (OfferRecord,
 			next = sql.NullInt64{Int64: now, Valid: true}
 		}
 		err := tx.QueryRowContext(ctx, db.q(`INSERT INTO offers (name, url, expected_host, update_interval_seconds, check_every_seconds,
-			enabled, trackier_api_base_url, trackier_api_key, trackier_campaign_id, policy, created_at, updated_at, next_check_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			enabled, trackier_api_base_url, trackier_api_key, trackier_campaign_id, policy, rules, created_at, updated_at, next_check_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 			o.Name, o.URL, o.ExpectedHost, o.UpdateIntervalSeconds, o.CheckEverySeconds, o.Enabled,
-			o.Trackier.APIBaseURL, o.Trackier.APIKey, o.Trackier.CampaignID, string(policy), now, now, next).Scan(&id)
+			o.Trackier.APIBaseURL, o.Trackier.APIKey, o.Trackier.CampaignID, policy, rules, now, now, next).Scan(&id)
 		if err != nil {
 			return db.mapConstraint(err)
 		}
@@ -155,7 +171,7 @@ func (db *DB) Offers(ctx context.Context, limit int) ([]OfferRecord, error) {
 // without a schedule (unless urltracker holds its campaign), at once when it
 // had none, and no later than one period from now when the period shrank.
 func (db *DB) UpdateOffer(ctx context.Context, o urltracker.Offer) (OfferRecord, error) {
-	policy, err := jsonenc.Marshal(o.Policy)
+	policy, rules, err := offerDocs(o)
 	if err != nil {
 		return OfferRecord{}, err
 	}
@@ -181,9 +197,9 @@ func (db *DB) UpdateOffer(ctx context.Context, o urltracker.Offer) (OfferRecord,
 		_, err = tx.ExecContext(ctx, db.q(`UPDATE offers SET name = ?, url = ?, expected_host = ?, update_interval_seconds = ?,
 			check_every_seconds = ?, enabled = ?, trackier_api_base_url = ?,
 			trackier_api_key = CASE WHEN ? = '' THEN trackier_api_key ELSE ? END,
-			trackier_campaign_id = ?, policy = ?, updated_at = ?, next_check_at = ? WHERE id = ?`),
+			trackier_campaign_id = ?, policy = ?, rules = ?, updated_at = ?, next_check_at = ? WHERE id = ?`),
 			o.Name, o.URL, o.ExpectedHost, o.UpdateIntervalSeconds, o.CheckEverySeconds, o.Enabled, o.Trackier.APIBaseURL,
-			o.Trackier.APIKey, o.Trackier.APIKey, o.Trackier.CampaignID, string(policy), micros(now), next, o.ID)
+			o.Trackier.APIKey, o.Trackier.APIKey, o.Trackier.CampaignID, policy, rules, micros(now), next, o.ID)
 		if err != nil {
 			return fmt.Errorf("update offer %d: %w", o.ID, db.mapConstraint(err))
 		}

@@ -62,6 +62,9 @@ func (db *DB) Prune(ctx context.Context, p RetentionPolicy) (map[string]int64, e
 			return deleted, fmt.Errorf("prune %s older than %s: %w", t.table, p.MaxAge, err)
 		}
 	}
+	if err := db.pruneRollups(ctx, deleted); err != nil {
+		return deleted, err
+	}
 	if p.KeepPerOffer <= 0 {
 		return deleted, nil
 	}

@@ -19,7 +19,10 @@
 package tracer
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -42,6 +45,10 @@ type Config struct {
 	AllowCIDRs          []netip.Prefix // internal ranges that may be reached anyway
 	UserAgent           string         // default urltracker.UserAgent()
 	MaxMetaRefreshDelay time.Duration  // longer meta refreshes end the chain; default 10s
+	// RootCAs are the roots TLS certificates are verified against; nil
+	// takes the system's. A deployment behind a private CA, and the tests'
+	// local HTTPS servers, set it.
+	RootCAs *x509.CertPool
 }
 
 // Request is one trace to run. Zero fields take the tracer's Config.
@@ -61,9 +68,13 @@ const (
 )
 
 // MaxBodyBytes is how much of each page the tracer reads to look for a meta
-// refresh or a script redirect. Redirect pages are small; a landing page that
-// never ends costs this much and no more.
+// refresh or a script redirect. Redirect pages are small.
 const MaxBodyBytes = 64 << 10
+
+// MaxLandingBytes is how much of a page the tracer reads in all: the
+// landing page is kept for the judge. A landing page that never ends costs
+// this much and no more.
+const MaxLandingBytes = 256 << 10
 
 // drainBytes is how much of an unread body is read away so that its
 // connection can serve the next request; a longer body costs a new
@@ -75,7 +86,7 @@ type Tracer struct {
 	cfg       Config
 	guard     *Guard
 	transport *http.Transport
-	bodies    sync.Pool // of *[]byte with MaxBodyBytes of room
+	bodies    sync.Pool // of *[]byte with MaxLandingBytes of room
 }
 
 // WithDefaults returns cfg with the defaults in its zero fields.
@@ -106,7 +117,8 @@ func New(cfg Config) *Tracer {
 		cfg:   cfg,
 		guard: guard,
 		// One transport for all traces, so that hops to the same host reuse
-		// connections. TLS is verified with the system roots, always.
+		// connections. TLS is verified, always: with the system roots unless
+		// Config.RootCAs says otherwise.
 		transport: &http.Transport{
 			// A proxy would connect on our behalf, out of the guard's sight.
 			Proxy:       nil,
@@ -118,9 +130,10 @@ func New(cfg Config) *Tracer {
 			IdleConnTimeout:        90 * time.Second,
 			TLSHandshakeTimeout:    cfg.HopTimeout,
 			MaxResponseHeaderBytes: MaxBodyBytes,
+			TLSClientConfig:        &tls.Config{RootCAs: cfg.RootCAs},
 		},
 		bodies: sync.Pool{New: func() any {
-			b := make([]byte, MaxBodyBytes)
+			b := make([]byte, MaxLandingBytes)
 			return &b
 		}},
 	}
@@ -139,7 +152,8 @@ func (t *Tracer) Trace(ctx context.Context, req Request) urltracker.Check {
 		tracer:  t,
 		timeout: t.cfg.Timeout,
 		maxHops: t.cfg.MaxHops,
-		check:   urltracker.Check{StartedAt: start.UTC(), Chain: []urltracker.Hop{}},
+		check: urltracker.Check{StartedAt: start.UTC(), Chain: []urltracker.Hop{},
+			Signals: []urltracker.Signal{}, Certificates: []urltracker.Certificate{}},
 	}
 	if req.Timeout > 0 {
 		r.timeout = req.Timeout
@@ -177,6 +191,9 @@ type run struct {
 	// landing is the last page the browser showed: a 204 leaves the
 	// visitor there.
 	landing *url.URL
+	// landingBody is the last page read that led nowhere, as UTF-8: the
+	// landing the judge reads.
+	landingBody []byte
 }
 
 // step is one request of the chain: a GET, or the POST of a form.
@@ -299,6 +316,7 @@ func (r *run) hop(ctx context.Context, at step) (next *step, verdict urltracker.
 	}
 	defer resp.Body.Close()
 	hop.Status = resp.StatusCode
+	r.noteCertificate(u, resp)
 	r.keepRawCookies(u, resp)
 	code := resp.StatusCode
 
@@ -348,11 +366,34 @@ func (r *run) hop(ctx context.Context, at step) (next *step, verdict urltracker.
 	if followed[code] {
 		return nil, urltracker.VerdictBroken, fmt.Errorf("%s %s: HTTP %d %s without a Location header", at.method, hop.URL, code, http.StatusText(code))
 	}
+	if code == http.StatusForbidden || code == http.StatusTooManyRequests {
+		// The landing may well serve visitors and only refuse a checker:
+		// bot protection and rate limits answer so.
+		return nil, urltracker.VerdictRefused, fmt.Errorf("%s %s: HTTP %d %s: the landing refused urltracker", at.method, hop.URL, code, http.StatusText(code))
+	}
 	if code < 200 || code >= 300 {
 		return nil, urltracker.VerdictBroken, fmt.Errorf("%s %s: HTTP %d %s", at.method, hop.URL, code, http.StatusText(code))
 	}
 	hop.RedirectType = urltracker.RedirectFinal
+	r.check.Landing = &urltracker.Page{URL: hop.URL, Status: code, ContentType: resp.Header.Get("Content-Type"),
+		RobotsTag: resp.Header.Get("X-Robots-Tag"), Body: r.landingBody}
 	return nil, urltracker.VerdictHealthy, nil
+}
+
+// noteCertificate records the certificate an HTTPS host presented, once per
+// host and trace.
+func (r *run) noteCertificate(u *url.URL, resp *http.Response) {
+	if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
+		return
+	}
+	host := u.Hostname()
+	for _, c := range r.check.Certificates {
+		if c.Host == host {
+			return
+		}
+	}
+	r.check.Certificates = append(r.check.Certificates,
+		urltracker.Certificate{Host: host, ExpiresAt: resp.TLS.PeerCertificates[0].NotAfter.UTC()})
 }
 
 // pageNavigation reads a page and runs it in the virtual browser to find
@@ -380,15 +421,22 @@ func (r *run) pageNavigation(ctx, hopCtx context.Context, u *url.URL, resp *http
 	if err != nil {
 		return navigation{}, false, err
 	}
-	// A buffer of MaxBodyBytes caps the read: what lies past it is never
-	// read, and the connection is dropped rather than drained.
+	// A buffer of MaxLandingBytes caps the read: what lies past it is never
+	// read, and the connection is dropped rather than drained. Only the
+	// first MaxBodyBytes are looked at for a navigation.
 	n, err := io.ReadFull(body, *bufp)
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		return navigation{}, false, err
 	}
-	page, enc := toUTF8((*bufp)[:n], contentType)
+	page, enc := toUTF8((*bufp)[:min(n, MaxBodyBytes)], contentType)
 	env.enc = enc
 	nav, found := browse(page, env)
+	r.landingBody = nil
+	if !found {
+		// The pooled buffer goes back: the landing keeps a copy.
+		whole, _ := toUTF8((*bufp)[:n], contentType)
+		r.landingBody = bytes.Clone(whole)
+	}
 	return nav, found, nil
 }
 

@@ -390,8 +390,8 @@ func TestCookiesWithinOneTrace(t *testing.T) {
 		t.Fatalf("chain %q verdict %s (%s), want %q healthy", hops(c), c.Verdict, c.Error, want)
 	}
 	c = tr.Trace(context.Background(), Request{URL: srv.URL + "/need"})
-	if c.Verdict != urltracker.VerdictBroken || !strings.Contains(c.Error, "403") {
-		t.Fatalf("second trace: verdict %s (%s), want broken by 403: cookies must not outlive a trace", c.Verdict, c.Error)
+	if c.Verdict != urltracker.VerdictRefused || !strings.Contains(c.Error, "403") {
+		t.Fatalf("second trace: verdict %s (%s), want refused by 403: cookies must not outlive a trace", c.Verdict, c.Error)
 	}
 }
 

@@ -39,6 +39,7 @@ type offerSpec struct {
 	Enabled               *bool              `yaml:"enabled,omitempty"`
 	Trackier              *trackierSpec      `yaml:"trackier,omitempty"`
 	Policy                *urltracker.Policy `yaml:"policy,omitempty"`
+	Rules                 *urltracker.Rules  `yaml:"rules,omitempty"`
 }
 
 type trackierSpec struct {
@@ -342,6 +343,9 @@ func specOf(o existingOffer) offerSpec {
 	}
 	if p := full.Policy; !reflect.ValueOf(p).IsZero() {
 		spec.Policy = &p
+	}
+	if r := full.Rules; len(r.MustContain)+len(r.MustNotContain) > 0 || r.MaxTotalMS != 0 || r.MaxHops != 0 || r.RefusedIsBroken {
+		spec.Rules = &r
 	}
 	return spec
 }

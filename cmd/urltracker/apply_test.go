@@ -39,6 +39,9 @@ offers:
       mode: act
       pause_after_failures: 3
       resume_after_successes: 2
+    rules:
+      must_contain: ["Spring sale", '/€\s*\d+/']
+      max_total_ms: 5000
   - name: newsletter
     url: https://news.example.com/join
     enabled: false
@@ -81,9 +84,13 @@ func TestApplyCreatesUpdatesAndPrunes(t *testing.T) {
 	}
 	trackier, _ := spring["trackier"].(map[string]any)
 	policy, _ := spring["policy"].(map[string]any)
+	rules, _ := spring["rules"].(map[string]any)
 	if spring == nil || spring["update_interval_seconds"] != 600.0 || spring["check_every_seconds"] != 900.0 ||
 		policy["mode"] != "act" || trackier["campaign_id"] != "101" || trackier["api_key_set"] != true {
 		t.Fatalf("spring-sale as stored: %v", spring)
+	}
+	if must, _ := rules["must_contain"].([]any); len(must) != 2 || must[1] != `/€\s*\d+/` || rules["max_total_ms"] != 5000.0 {
+		t.Fatalf("spring-sale's rules as stored: %v", rules)
 	}
 	if strings.Contains(out, "key-from-env-7d1e") {
 		t.Errorf("apply printed the API key:\n%s", out)
@@ -115,7 +122,8 @@ func TestApplyCreatesUpdatesAndPrunes(t *testing.T) {
 
 	// Export writes a file that applies as no change, with the key as a reference.
 	out, code = runAdminCmd(t, a, env, "export")
-	if code != 0 || !strings.Contains(out, "api_key: ${TRACKIER_API_KEY}") || !strings.Contains(out, "check_every_seconds: 900") || strings.Contains(out, "key-from-env-7d1e") {
+	if code != 0 || !strings.Contains(out, "api_key: ${TRACKIER_API_KEY}") || !strings.Contains(out, "check_every_seconds: 900") ||
+		!strings.Contains(out, "max_total_ms: 5000") || strings.Contains(out, "key-from-env-7d1e") {
 		t.Fatalf("export: exit %d\n%s", code, out)
 	}
 	write(out)

@@ -47,7 +47,10 @@ func TestNginxFleet(t *testing.T) {
 	}
 
 	t.Run("one check for 60 webhooks spread over the instances", func(t *testing.T) {
-		offer := createOfferVia(t, lb, map[string]any{"name": "spread", "url": upstream.URL + "/hop/1", "update_interval_seconds": fleetInterval})
+		offer := createOfferVia(t, lb, map[string]any{"name": "spread", "url": upstream.URL + "/hop/1", "update_interval_seconds": fleetInterval,
+			// Only clicks schedule its checks: the scheduler would otherwise
+			// check the new offer at once, racing the webhooks.
+			"check_every_seconds": 0})
 		const webhooks = 60
 		var scheduled atomic.Int32
 		var wg sync.WaitGroup

@@ -23,6 +23,7 @@ import (
 	"github.com/urltracker/urltracker/config"
 	"github.com/urltracker/urltracker/intake"
 	"github.com/urltracker/urltracker/jobs"
+	"github.com/urltracker/urltracker/judge"
 	"github.com/urltracker/urltracker/metrics"
 	"github.com/urltracker/urltracker/server"
 	"github.com/urltracker/urltracker/store"
@@ -70,7 +71,11 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	trc := tracer.New(tracerConfig(cfg))
 	defer trc.CloseIdleConnections()
 	mtr := metrics.New(db, logger, jobs.QueueChecks, jobs.QueueActions)
-	runner := &jobs.Runner{DB: db, Tracer: trc, Logger: logger, Metrics: mtr}
+	jdg, err := judge.New(judge.Config{Tracer: trc, CertWarn: time.Duration(cfg.CertWarnDays) * 24 * time.Hour})
+	if err != nil {
+		return err
+	}
+	runner := &jobs.Runner{DB: db, Tracer: trc, Judge: jdg, Logger: logger, Metrics: mtr}
 	api := trackier.New(cfg.APITimeout)
 	queue, err := jobs.NewQueue(db, runner, jobs.Options{
 		CheckConcurrency: cfg.CheckConcurrency,
