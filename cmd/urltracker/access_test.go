@@ -81,6 +81,7 @@ func TestRoleByEndpoint(t *testing.T) {
 		{"GET", "/api/offers/" + o + "/checks", nil, "viewer"},
 		{"GET", "/api/offers/" + o + "/events", nil, "viewer"},
 		{"GET", "/api/offers/" + o + "/actions", nil, "viewer"},
+		{"GET", "/api/offers/" + o + "/history", nil, "viewer"},
 		{"GET", "/api/audit", nil, "viewer"},
 		{"GET", "/api/me", nil, "viewer"},
 		{"GET", "/api/sessions", nil, "viewer"},

@@ -144,9 +144,9 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("without a session, /offers went to %s", loc)
 	}
 	shots.take("login")
-	// The break-glass admin token sits behind a disclosure below the
-	// user name and password form.
-	must("open the admin token form", chromedp.Do(ctx, chromedp.Click(chromedp.CSS("details.card summary")), chromedp.WaitVisible(chromedp.ID("f-token"))))
+	// The break-glass admin token has its own form below the user name and
+	// password form.
+	must("find the admin token form", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("f-token"))))
 	_, err := chromedp.RunResponse(ctx, chromedp.SendKeys(chromedp.ID("f-token"), a.AdminToken+kb.Enter))
 	must("sign in", err)
 	must("offers page", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`a[href="/offers/new"]`))))
