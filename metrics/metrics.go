@@ -202,6 +202,9 @@ var (
 	offerUptimeDesc = prometheus.NewDesc("urltracker_offer_uptime_ratio",
 		"Healthy checks among the enabled offer's counted checks of the last 24 hours (whole hours); absent without any.",
 		[]string{"offer_id"}, nil)
+	certificatesExpiringDesc = prometheus.NewDesc("urltracker_offers_certificate_expiring",
+		"Enabled offers whose latest check found a certificate on the chain expiring within URLTRACKER_CERT_WARN_DAYS (fleet-wide, from the database).",
+		nil, nil)
 )
 
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -210,6 +213,7 @@ func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- databaseUpDesc
 	ch <- offerHealthyDesc
 	ch <- offerUptimeDesc
+	ch <- certificatesExpiringDesc
 }
 
 func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
@@ -255,6 +259,12 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	} else {
 		up = 0
 		c.logger.Warn("metrics: offer uptimes", "err", err)
+	}
+	if n, err := c.db.OffersWithExpiringCertificates(ctx); err == nil {
+		ch <- prometheus.MustNewConstMetric(certificatesExpiringDesc, prometheus.GaugeValue, float64(n))
+	} else {
+		up = 0
+		c.logger.Warn("metrics: expiring certificates", "err", err)
 	}
 	ch <- prometheus.MustNewConstMetric(databaseUpDesc, prometheus.GaugeValue, up)
 }

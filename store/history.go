@@ -265,3 +265,17 @@ func (db *DB) OfferUptimes(ctx context.Context, since time.Time) ([]OfferUptime,
 	}
 	return out, rows.Err()
 }
+
+// OffersWithExpiringCertificates counts the enabled offers whose latest
+// check warned that a certificate on its chain expires soon
+// (URLTRACKER_CERT_WARN_DAYS). One index lookup per offer.
+func (db *DB) OffersWithExpiringCertificates(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.sql.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM offers o WHERE o.enabled AND
+		(SELECT ch.signals FROM checks ch WHERE ch.offer_id = o.id ORDER BY ch.id DESC LIMIT 1) LIKE ?`),
+		`%"`+urltracker.SignalCertificateExpiresSoon+`"%`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("offers with expiring certificates: %w", err)
+	}
+	return n, nil
+}

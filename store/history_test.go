@@ -93,3 +93,42 @@ func deref[T any](p *T) any {
 	}
 	return *p
 }
+
+// TestOffersWithExpiringCertificatesReadsTheLatestCheck counts an offer
+// while its latest check warns of a certificate, and no longer once a later
+// check sees a renewed one.
+func TestOffersWithExpiringCertificatesReadsTheLatestCheck(t *testing.T) {
+	for _, backend := range testutil.Backends {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			db := openDB(t, backend)
+			a, b := retentionOffer(t, db, "a"), retentionOffer(t, db, "b")
+			save := func(offer int64, signals ...urltracker.Signal) {
+				t.Helper()
+				c := urltracker.Check{OfferID: offer, StartedAt: time.Now(), Verdict: urltracker.VerdictHealthy, Success: true,
+					Chain: []urltracker.Hop{}, Signals: signals}
+				if err := db.SaveCheck(ctx, &c); err != nil {
+					t.Fatal(err)
+				}
+			}
+			count := func() int64 {
+				t.Helper()
+				n, err := db.OffersWithExpiringCertificates(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			expiring := urltracker.Signal{Name: urltracker.SignalCertificateExpiresSoon, Evidence: "the certificate of a.example expires on 2026-12-05"}
+			save(a, expiring)
+			save(b)
+			if n := count(); n != 1 {
+				t.Errorf("%d offers with an expiring certificate, want 1", n)
+			}
+			save(a) // renewed
+			if n := count(); n != 0 {
+				t.Errorf("after the renewal: %d offers with an expiring certificate, want 0", n)
+			}
+		})
+	}
+}
