@@ -138,11 +138,16 @@ func TestBrowserEngineAgreesWithChromiumTruth(t *testing.T) {
 	defer srv.Close()
 	var mu sync.Mutex
 	agreed, total := map[string]int{}, map[string]int{}
+	// As many cases at once as the engine has browsers: a trace waiting
+	// for a free browser spends its own timeout.
+	free := make(chan struct{}, 2)
 	var wg sync.WaitGroup
 	for _, c := range sample {
 		wg.Add(1)
+		free <- struct{}{}
 		go func() {
 			defer wg.Done()
+			defer func() { <-free }()
 			check := e.Trace(context.Background(), tracer.Request{URL: c.StartURL(srv.URL)})
 			got := strings.TrimPrefix(check.FinalURL, srv.URL)
 			mu.Lock()
