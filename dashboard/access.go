@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/urltracker/urltracker/auth"
+	"github.com/urltracker/urltracker/internal/statusrec"
 	"github.com/urltracker/urltracker/store"
 )
 
@@ -31,9 +32,9 @@ func (h *handlers) audited(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		note := &auditNote{}
 		r = r.WithContext(context.WithValue(r.Context(), auditNoteKey{}, note))
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &statusrec.Recorder{ResponseWriter: w}
 		next(rec, r)
-		if note.done || rec.status >= 400 {
+		if note.done || rec.Status >= 400 {
 			return
 		}
 		fields := map[string]string{}
@@ -58,27 +59,6 @@ func (h *handlers) audited(next http.HandlerFunc) http.HandlerFunc {
 		}
 	}
 }
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // auditPageSize is how many entries the audit page shows at once.
 const auditPageSize = 50

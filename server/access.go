@@ -12,6 +12,7 @@ import (
 
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/auth"
+	"github.com/urltracker/urltracker/internal/statusrec"
 )
 
 // requireRole lets through callers with at least role need, known by the
@@ -78,9 +79,9 @@ func auditWrite(d Deps, next http.Handler, w http.ResponseWriter, r *http.Reques
 	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
 	note := &auditNote{}
 	r = r.WithContext(context.WithValue(r.Context(), auditNoteKey{}, note))
-	rec := &statusRecorder{ResponseWriter: w}
+	rec := &statusrec.Recorder{ResponseWriter: w}
 	next.ServeHTTP(rec, r)
-	if note.done || rec.status >= 400 || rec.status == 0 {
+	if note.done || rec.Status >= 400 || rec.Status == 0 {
 		return
 	}
 	detail := map[string]any{"path": r.URL.Path}
