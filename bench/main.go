@@ -44,6 +44,7 @@ type options struct {
 	write     string
 	hung      int
 	quick     bool
+	profile   string
 }
 
 func main() {
@@ -61,6 +62,7 @@ func main() {
 	flag.StringVar(&o.pgURL, "pg", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL URL for -db postgres")
 	flag.StringVar(&o.write, "write", "", "also write the results into this Markdown file between bench markers")
 	flag.IntVar(&o.hung, "hung", 1000, "checks in the hung-upstream scenario")
+	flag.StringVar(&o.profile, "profile", "", "write CPU and allocation profiles of urltracker's first ingest run of each workload into this directory (builds with -tags pprof)")
 	flag.BoolVar(&o.quick, "quick", false, "a short run for CI (2 s loads, 1 run, ingest and mix with 100 offers): fails unless every acknowledged webhook is stored")
 	flag.Parse()
 	if o.quick {
@@ -86,7 +88,11 @@ func benchMain(o options) error {
 	defer os.RemoveAll(tmp)
 	if o.bin == "" {
 		o.bin = filepath.Join(tmp, "urltracker")
-		build := exec.Command("go", "build", "-o", o.bin, "./cmd/urltracker")
+		args := []string{"build", "-o", o.bin}
+		if o.profile != "" {
+			args = append(args, "-tags", "pprof")
+		}
+		build := exec.Command("go", append(args, "./cmd/urltracker")...)
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
 			return fmt.Errorf("build: %w", err)
