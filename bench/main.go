@@ -201,13 +201,20 @@ func (p *proc) stop() {
 }
 
 // rssMB reads the resident set size of pid.
-func rssMB(pid int) float64 {
+func rssMB(pid int) float64 { return statusMB(pid, "VmRSS:") }
+
+// anonMB reads the anonymous part of pid's resident set: heap, stacks and
+// runtime memory, without the pages of the executable the kernel maps from
+// the page cache.
+func anonMB(pid int) float64 { return statusMB(pid, "RssAnon:") }
+
+func statusMB(pid int, field string) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return -1
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
 			kb, _ := strconv.ParseFloat(f[1], 64)
 			return kb / 1024
 		}
