@@ -62,7 +62,7 @@ func main() {
 	flag.StringVar(&o.pgURL, "pg", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL URL for -db postgres")
 	flag.StringVar(&o.write, "write", "", "also write the results into this Markdown file between bench markers")
 	flag.IntVar(&o.hung, "hung", 1000, "checks in the hung-upstream scenario")
-	flag.StringVar(&o.profile, "profile", "", "write CPU and allocation profiles of urltracker's first ingest run of each workload into this directory (builds with -tags pprof)")
+	flag.StringVar(&o.profile, "profile", "", "write CPU and allocation profiles of urltracker's first ingest run of each workload into this directory (builds with -tags pprof; a -bin must be built so)")
 	flag.BoolVar(&o.quick, "quick", false, "a short run for CI (2 s loads, 1 run, ingest and mix with 100 offers): fails unless every acknowledged webhook is stored")
 	flag.Parse()
 	if o.quick {
