@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -84,29 +85,31 @@ func (w *scheduleWorker) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) e
 }
 
 // ScheduleDue enqueues the checks of at most one batch of offers due at now
-// and returns how many it took. Each offer's next scheduled check moves one
-// period on; the check itself sets it again from when it ran.
+// and returns how many it took: one River insert for the batch and one
+// update of the offers, whatever the batch's size. Each offer's next
+// scheduled check moves one period on; the check itself sets it again from
+// when it ran.
 func (q *Queue) ScheduleDue(ctx context.Context, now time.Time) (int, error) {
 	var n int
 	err := q.db.InTx(ctx, func(tx *sql.Tx) error {
 		due, err := q.db.DueOffersTx(ctx, tx, now, scheduleBatch)
-		if err != nil {
+		if err != nil || len(due) == 0 {
 			return err
 		}
 		n = len(due)
-		for _, d := range due {
+		checks := make([]river.InsertManyParams, len(due))
+		ids := make([]int64, len(due))
+		for i, d := range due {
 			interval := time.Duration(d.UpdateIntervalSeconds) * time.Second
-			if _, err := q.EnqueueCheckTx(ctx, tx, d.ID, interval); err != nil {
-				return err
-			}
-			// Until the check runs and says otherwise, the next is due one
-			// update interval on: a check that cannot run (kill switch,
-			// retries) is tried again no sooner than the debounce allows.
-			if err := q.db.SetNextCheckTx(ctx, tx, d.ID, now.Add(max(interval, time.Second))); err != nil {
-				return err
-			}
+			checks[i] = river.InsertManyParams{Args: CheckArgs{OfferID: d.ID}, InsertOpts: checkInsertOpts(interval)}
+			ids[i] = d.ID
 		}
-		return nil
+		// An offer whose check of this interval is already queued (a click
+		// came first) is skipped as a duplicate, as with EnqueueCheckTx.
+		if _, err := q.client.InsertManyTx(ctx, tx, checks); err != nil {
+			return fmt.Errorf("enqueue the checks of %d due offers: %w", len(due), err)
+		}
+		return q.db.PostponeChecksTx(ctx, tx, ids, now)
 	})
 	return n, err
 }
