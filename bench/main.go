@@ -50,6 +50,7 @@ type options struct {
 	schedWindow    time.Duration
 	schedInstances int
 	schedBefore    string
+	schedWorkers   int
 }
 
 func main() {
@@ -71,6 +72,7 @@ func main() {
 	flag.DurationVar(&o.schedEvery, "sched-every", time.Minute, "check_every_seconds of the schedule scenario's offers")
 	flag.DurationVar(&o.schedWindow, "sched-window", 0, "measured window of the schedule scenario (default 3 intervals)")
 	flag.IntVar(&o.schedInstances, "sched-instances", 0, "instances in the schedule scenario (default 3 on PostgreSQL, 1 on SQLite)")
+	flag.IntVar(&o.schedWorkers, "sched-concurrency", defaultSchedWorkers, "URLTRACKER_CHECK_CONCURRENCY of the schedule scenario's instances")
 	flag.StringVar(&o.schedBefore, "sched-before", "", "also run the schedule scenario with this urltracker binary first, for a before/after comparison in one run")
 	flag.BoolVar(&o.quick, "quick", false, "a short run for CI (2 s loads, 1 run, ingest and mix with 100 offers): fails unless every acknowledged webhook is stored")
 	flag.Parse()
@@ -141,7 +143,7 @@ func benchMain(o options) error {
 		markers string
 		ran     bool
 		text    string
-	}{{o.db, others, report.String()}, {"schedule-" + o.db, schedReport.Len() > 0, schedReport.String()}} {
+	}{{o.db, others, report.String()}, {scheduleMarkers(o), schedReport.Len() > 0, schedReport.String()}} {
 		if !r.ran {
 			continue
 		}
