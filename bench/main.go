@@ -44,6 +44,7 @@ type options struct {
 	write     string
 	hung      int
 	quick     bool
+	profile   string
 
 	schedOffers    int
 	schedEvery     time.Duration
@@ -68,6 +69,7 @@ func main() {
 	flag.StringVar(&o.pgURL, "pg", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL URL for -db postgres")
 	flag.StringVar(&o.write, "write", "", "also write the results into this Markdown file between bench markers")
 	flag.IntVar(&o.hung, "hung", 1000, "checks in the hung-upstream scenario")
+	flag.StringVar(&o.profile, "profile", "", "write CPU and allocation profiles of urltracker's first ingest run of each workload into this directory (builds with -tags pprof)")
 	flag.IntVar(&o.schedOffers, "sched-offers", 10000, "offers in the schedule scenario")
 	flag.DurationVar(&o.schedEvery, "sched-every", time.Minute, "check_every_seconds of the schedule scenario's offers")
 	flag.DurationVar(&o.schedWindow, "sched-window", 0, "measured window of the schedule scenario (default 3 intervals)")
@@ -99,7 +101,11 @@ func benchMain(o options) error {
 	defer os.RemoveAll(tmp)
 	if o.bin == "" {
 		o.bin = filepath.Join(tmp, "urltracker")
-		build := exec.Command("go", "build", "-o", o.bin, "./cmd/urltracker")
+		args := []string{"build", "-o", o.bin}
+		if o.profile != "" {
+			args = append(args, "-tags", "pprof")
+		}
+		build := exec.Command("go", append(args, "./cmd/urltracker")...)
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
 			return fmt.Errorf("build: %w", err)
@@ -232,13 +238,20 @@ func (p *proc) stop() {
 }
 
 // rssMB reads the resident set size of pid.
-func rssMB(pid int) float64 {
+func rssMB(pid int) float64 { return statusMB(pid, "VmRSS:") }
+
+// anonMB reads the anonymous part of pid's resident set: heap, stacks and
+// runtime memory, without the pages of the executable the kernel maps from
+// the page cache.
+func anonMB(pid int) float64 { return statusMB(pid, "RssAnon:") }
+
+func statusMB(pid int, field string) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return -1
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
 			kb, _ := strconv.ParseFloat(f[1], 64)
 			return kb / 1024
 		}

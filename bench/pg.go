@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"os"
+	"sort"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
@@ -34,4 +36,38 @@ func pgSchema(base, schema string) (string, func(), error) {
 		_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
 		db.Close()
 	}, nil
+}
+
+// pgCommitLatency measures the fsync bound of ingest: the median time of an
+// autocommitted single-row insert on one connection, in a table of a fresh
+// schema, for d. Each commit waits for PostgreSQL's WAL flush, so its time
+// is the flush plus one round trip.
+func pgCommitLatency(base string, d time.Duration) (time.Duration, error) {
+	schema := fmt.Sprintf("bench_fsync_%d", os.Getpid())
+	url, cleanup, err := pgSchema(base, schema)
+	if err != nil {
+		return 0, err
+	}
+	defer cleanup()
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
+	defer cancel()
+	if _, err := db.ExecContext(ctx, "CREATE TABLE flush (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v TEXT NOT NULL)"); err != nil {
+		return 0, err
+	}
+	var times []time.Duration
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		start := time.Now()
+		if _, err := db.ExecContext(ctx, "INSERT INTO flush (v) VALUES ($1)", "x"); err != nil {
+			return 0, err
+		}
+		times = append(times, time.Since(start))
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	return times[len(times)/2], nil
 }

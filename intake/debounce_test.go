@@ -110,3 +110,60 @@ func TestIngestDebouncesAcrossInstances(t *testing.T) {
 		})
 	}
 }
+
+// TestIngestRedeliveriesAmongNewClicks sends twenty clicks of one offer,
+// each twice at once (Trackier retrying while the first delivery is still
+// in flight), so that batches hold redeliveries before, after and beside
+// new clicks: each click is stored once and both of its deliveries are
+// answered with that event, the offer's check is scheduled by exactly one
+// stored event and enqueued once, and the webhook count is twenty.
+func TestIngestRedeliveriesAmongNewClicks(t *testing.T) {
+	for _, backend := range testutil.Backends {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			in, db := openIntake(t, testutil.DatabaseURL(t, backend))
+			rec, err := db.CreateOffer(ctx, urltracker.Offer{Name: "retried", URL: "https://offers.example.com/r",
+				UpdateIntervalSeconds: 30 * 24 * 3600, Enabled: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const clicks = 20
+			results := make([]store.IngestResult, 2*clicks)
+			var wg sync.WaitGroup
+			for i := range 2 * clicks {
+				wg.Go(func() {
+					res, err := in.Ingest(ctx, rec.Offer, urltracker.Event{ReceivedAt: time.Now(), ClickID: fmt.Sprintf("click-%d", i/2), Payload: map[string]string{}})
+					if err != nil {
+						t.Error(err)
+					}
+					results[i] = res
+				})
+			}
+			wg.Wait()
+			scheduledBy := map[int64]bool{}
+			for c := range clicks {
+				first, second := results[2*c], results[2*c+1]
+				if first.EventID == 0 || first.EventID != second.EventID || first.Outcome != second.Outcome || first.Duplicate == second.Duplicate {
+					t.Errorf("click-%d: deliveries answered %+v and %+v; want one stored event, the other a duplicate of it", c, first, second)
+				}
+				if first.Outcome == urltracker.OutcomeCheckScheduled {
+					scheduledBy[first.EventID] = true
+				}
+			}
+			if len(scheduledBy) != 1 {
+				t.Errorf("%d stored events say check_scheduled, want 1", len(scheduledBy))
+			}
+			var jobs int
+			if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'check_offer'`).Scan(&jobs); err != nil {
+				t.Fatal(err)
+			}
+			if jobs != 1 {
+				t.Errorf("%d check jobs enqueued, want 1", jobs)
+			}
+			got, err := db.Offer(ctx, rec.ID)
+			if err != nil || got.Stats.WebhookCount != clicks {
+				t.Errorf("webhook_count %d, %v; want %d", got.Stats.WebhookCount, err, clicks)
+			}
+		})
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -30,16 +29,31 @@ const (
 	// commitTimeout bounds one batch's transaction, so a database that hangs
 	// fails the waiting webhooks instead of holding them forever.
 	commitTimeout = 10 * time.Second
+	// postgresWriters is how many batches are in flight at once on
+	// PostgreSQL: while one waits for its commit's WAL flush, the next is
+	// already on its way. SQLite takes one writer at a time.
+	postgresWriters = 2
+	// sqliteBatchWait and postgresBatchWait are how long a writer waits for
+	// more webhooks before committing a batch, when its previous batch held
+	// more than one (the service is under load). A commit costs about the
+	// same for one webhook as for fifty: on SQLite its WAL page writes, on
+	// PostgreSQL a round trip and the WAL flush. Waiting a fraction of that
+	// makes batches several times larger and leaves the CPU to the HTTP
+	// server. docs/PERFORMANCE.md has the figures.
+	sqliteBatchWait   = 300 * time.Microsecond
+	postgresBatchWait = 500 * time.Microsecond
 )
 
 // ErrClosed answers webhooks that arrive after shutdown began.
 var ErrClosed = errors.New("intake is shutting down")
 
-// Intake stores webhook events with group commit: one writer goroutine takes
+// Intake stores webhook events with group commit: a writer goroutine takes
 // every webhook waiting and commits them, with the check jobs they schedule,
-// in one transaction; each webhook is answered only after that commit. On
-// SQLite, one commit per batch instead of one per webhook is what lets
-// durable ingest keep up with the HTTP server.
+// in one transaction (on PostgreSQL, usually one statement); each webhook is
+// answered only after that commit. One commit per batch instead of one per
+// webhook is what lets durable ingest keep up with the HTTP server. SQLite
+// has one writer; PostgreSQL has postgresWriters, so that a batch is on its
+// way while the previous one waits for its flush.
 type Intake struct {
 	db     *store.DB
 	queue  *jobs.Queue
@@ -47,13 +61,15 @@ type Intake struct {
 	now    func() time.Time
 
 	reqs      chan *ingestRequest
+	batchWait time.Duration
 	closing   chan struct{}
 	closeOnce sync.Once
 	done      chan struct{}
 
 	// scheduled remembers, per offer, the debounce period in which its check
 	// job is known to exist, so later webhooks of the period skip the insert
-	// River would refuse anyway. Only the writer goroutine touches it.
+	// River would refuse anyway. The writer goroutines share it.
+	schedMu   sync.Mutex
 	scheduled map[int64]time.Time
 }
 
@@ -79,7 +95,16 @@ func New(db *store.DB, queue *jobs.Queue, logger *slog.Logger, now func() time.T
 		done:      make(chan struct{}),
 		scheduled: map[int64]time.Time{},
 	}
-	go in.run()
+	writers := 1
+	in.batchWait = sqliteBatchWait
+	if db.Dialect() == store.Postgres {
+		writers, in.batchWait = postgresWriters, postgresBatchWait
+	}
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(in.run)
+	}
+	go func() { wg.Wait(); close(in.done) }()
 	return in
 }
 
@@ -124,9 +149,12 @@ func (in *Intake) Ingest(ctx context.Context, offer urltracker.Offer, e urltrack
 }
 
 func (in *Intake) run() {
-	defer close(in.done)
 	batch := make([]*ingestRequest, 0, intakeMaxBatch)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	last := 0
 	for {
+		last = len(batch)
 		batch = batch[:0]
 		select {
 		case r := <-in.reqs:
@@ -150,6 +178,23 @@ func (in *Intake) run() {
 			default:
 				break fill
 			}
+		}
+		if last > 1 && len(batch) < intakeMaxBatch {
+			// Under load, wait a moment for more webhooks: one commit then
+			// serves more of them. A lone webhook never waits.
+			timer.Reset(in.batchWait)
+		wait:
+			for len(batch) < intakeMaxBatch {
+				select {
+				case r := <-in.reqs:
+					batch = append(batch, r)
+				case <-timer.C:
+					break wait
+				case <-in.closing:
+					break wait
+				}
+			}
+			timer.Stop()
 		}
 		in.commit(batch)
 	}
@@ -183,9 +228,11 @@ func (in *Intake) commit(batch []*ingestRequest) {
 		return
 	}
 	if err == nil {
+		in.schedMu.Lock()
 		for offerID, period := range scheduled {
 			in.scheduled[offerID] = period
 		}
+		in.schedMu.Unlock()
 	}
 	for i, r := range batch {
 		if err != nil {
@@ -217,125 +264,125 @@ func (in *Intake) write(ctx context.Context, batch []*ingestRequest) ([]store.In
 		return nil, nil, err
 	}
 	now := in.now().UTC()
-	results := make([]store.IngestResult, len(batch))
-	scheduled := map[int64]time.Time{}
-	type count struct {
-		n    int
-		last time.Time
-	}
-	counts := map[int64]*count{}
-	// On PostgreSQL, instances commit batches concurrently; taking row locks
-	// (check jobs, counters) in offer order means two batches never wait for
-	// each other in a cycle, which PostgreSQL would break by failing one
-	// after a second's deadlock timeout.
+	// Rows are written in offer order: on PostgreSQL, instances commit
+	// batches concurrently, and taking row locks (events' unique keys, check
+	// jobs, counters) in one order means two batches never wait for each
+	// other in a cycle, which PostgreSQL would break by failing one after a
+	// second's deadlock timeout.
 	order := make([]int, len(batch))
 	for i := range order {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool { return batch[order[a]].offer.ID < batch[order[b]].offer.ID })
-	err = in.db.InTx(ctx, func(tx *sql.Tx) error {
-		events := in.db.EventWriter(ctx, tx)
-		for _, i := range order {
-			r := batch[i]
-			e := r.event
-			// The check is scheduled only for an event that is not a
-			// redelivery: insert the event first, with the outcome it will
-			// most likely have, and correct it in the rare case River finds
-			// the period's job already there.
-			toSchedule := false
-			switch {
-			case !r.offer.Enabled:
-				e.Outcome = urltracker.OutcomeOfferDisabled
-			case mismatched(r.offer, e):
-				e.Outcome = urltracker.OutcomeCampaignMismatch
-			case !enabled:
-				e.Outcome = urltracker.OutcomeKillSwitchOff
-			case in.debounced(r.offer.ID, now.Truncate(r.offer.UpdateInterval()), scheduled):
+	// An offer's check is scheduled by its first event that is not a
+	// redelivery. Each event is written with the outcome it will most likely
+	// have (the offer's first candidate schedules, the others are
+	// debounced); the rare event whose outcome River or a redelivery changes
+	// is corrected in the same transaction.
+	type candidates struct {
+		offer  urltracker.Offer
+		period time.Time
+		pos    []int // positions in events, in order
+	}
+	var pending []*candidates
+	byOffer := map[int64]*candidates{}
+	events := make([]store.NewEvent, len(batch))
+	for k, i := range order {
+		r := batch[i]
+		e := r.event
+		period := now.Truncate(r.offer.UpdateInterval())
+		switch {
+		case !r.offer.Enabled:
+			e.Outcome = urltracker.OutcomeOfferDisabled
+		case mismatched(r.offer, e):
+			e.Outcome = urltracker.OutcomeCampaignMismatch
+		case !enabled:
+			e.Outcome = urltracker.OutcomeKillSwitchOff
+		case in.debounced(r.offer.ID, period):
+			e.Outcome = urltracker.OutcomeDebounced
+		default:
+			c := byOffer[r.offer.ID]
+			if c == nil {
+				c = &candidates{offer: r.offer, period: period}
+				byOffer[r.offer.ID] = c
+				pending = append(pending, c)
+				e.Outcome = urltracker.OutcomeCheckScheduled
+			} else {
 				e.Outcome = urltracker.OutcomeDebounced
-			default:
-				e.Outcome, toSchedule = urltracker.OutcomeCheckScheduled, true
 			}
-			id, dup, err := events.Insert(ctx, e, r.payload)
+			c.pos = append(c.pos, k)
+		}
+		events[k] = store.NewEvent{Event: e, Payload: r.payload}
+	}
+	scheduled := map[int64]time.Time{}
+	var ids []int64
+	if len(pending) == 0 {
+		// The common case under load: every check of the period is known
+		// to exist, and the batch commits in one statement.
+		ids, err = in.db.WriteEvents(ctx, nil, events)
+	} else {
+		err = in.db.InTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			if ids, err = in.db.WriteEvents(ctx, tx, events); err != nil {
+				return err
+			}
+			var checks []jobs.CheckRequest
+			var first []int // per check, the event that schedules it
+			for _, c := range pending {
+				for _, k := range c.pos {
+					if ids[k] != 0 {
+						checks = append(checks, jobs.CheckRequest{OfferID: c.offer.ID, Interval: c.offer.UpdateInterval()})
+						first = append(first, k)
+						scheduled[c.offer.ID] = c.period
+						break
+					}
+				}
+			}
+			// River derives the unique period from its own clock, a moment
+			// after now; at a boundary this memory is one period behind,
+			// which costs one insert that River skips, never a missed check.
+			duplicate, err := in.queue.EnqueueChecksTx(ctx, tx, checks)
 			if err != nil {
 				return err
 			}
-			if dup {
-				results[i] = store.IngestResult{Duplicate: true}
-				continue
-			}
-			if toSchedule {
-				outcome, err := in.schedule(ctx, tx, r.offer, now, scheduled)
-				if err != nil {
-					return err
+			for j, k := range first {
+				want := urltracker.OutcomeCheckScheduled
+				if duplicate[j] {
+					want = urltracker.OutcomeDebounced
 				}
-				if outcome != e.Outcome {
-					if err := events.SetOutcome(ctx, id, outcome); err != nil {
+				if events[k].Event.Outcome != want {
+					if err := in.db.SetEventOutcomeTx(ctx, tx, ids[k], want); err != nil {
 						return err
 					}
-					e.Outcome = outcome
+					events[k].Event.Outcome = want
 				}
 			}
-			results[i] = store.IngestResult{EventID: id, Outcome: e.Outcome}
-			c := counts[e.OfferID]
-			if c == nil {
-				c = &count{}
-				counts[e.OfferID] = c
-			}
-			c.n++
-			if e.ReceivedAt.After(c.last) {
-				c.last = e.ReceivedAt
-			}
-		}
-		offerIDs := make([]int64, 0, len(counts))
-		for offerID := range counts {
-			offerIDs = append(offerIDs, offerID)
-		}
-		slices.Sort(offerIDs)
-		for _, offerID := range offerIDs {
-			c := counts[offerID]
-			if err := events.CountWebhooks(ctx, offerID, c.n, c.last); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+			return nil
+		})
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("store %d webhook events: %w", len(batch), err)
+	}
+	results := make([]store.IngestResult, len(batch))
+	for k, i := range order {
+		if ids[k] == 0 {
+			results[i] = store.IngestResult{Duplicate: true}
+			continue
+		}
+		results[i] = store.IngestResult{EventID: ids[k], Outcome: events[k].Event.Outcome}
 	}
 	return results, scheduled, nil
 }
 
-// schedule enqueues the offer's check unless one is known to exist in the
-// current debounce period. River's uniqueness (by args and period, in the
-// shared database) is what guarantees one check per period fleet-wide; the
-// memory only saves inserts that River would skip.
 // debounced reports whether the offer's check job of period is known to
-// exist, from this batch or an earlier committed one.
-func (in *Intake) debounced(offerID int64, period time.Time, batch map[int64]time.Time) bool {
-	if p, ok := batch[offerID]; ok && p.Equal(period) {
-		return true
-	}
+// exist from an earlier committed batch. River's uniqueness (by args and
+// period, in the shared database) is what guarantees one check per period
+// fleet-wide; this memory only saves inserts that River would skip.
+func (in *Intake) debounced(offerID int64, period time.Time) bool {
+	in.schedMu.Lock()
+	defer in.schedMu.Unlock()
 	p, ok := in.scheduled[offerID]
 	return ok && p.Equal(period)
-}
-
-func (in *Intake) schedule(ctx context.Context, tx *sql.Tx, offer urltracker.Offer, now time.Time, batch map[int64]time.Time) (urltracker.EventOutcome, error) {
-	period := now.Truncate(offer.UpdateInterval())
-	if in.debounced(offer.ID, period, batch) {
-		return urltracker.OutcomeDebounced, nil
-	}
-	// River derives the unique period from its own clock, a moment after
-	// now; at a boundary this memory is one period behind, which costs one
-	// insert that River skips, never a missed check.
-	duplicate, err := in.queue.EnqueueCheckTx(ctx, tx, offer.ID, offer.UpdateInterval())
-	if err != nil {
-		return "", err
-	}
-	batch[offer.ID] = period
-	if duplicate {
-		return urltracker.OutcomeDebounced, nil
-	}
-	return urltracker.OutcomeCheckScheduled, nil
 }
 
 // mismatched tells a push whose camp_id names another campaign than the one

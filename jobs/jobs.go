@@ -65,6 +65,39 @@ func (q *Queue) EnqueueCheckTx(ctx context.Context, tx *sql.Tx, offerID int64, i
 	return res.UniqueSkippedAsDuplicate, nil
 }
 
+// CheckRequest names an offer whose check EnqueueChecksTx inserts, and the
+// update interval that makes the job unique.
+type CheckRequest struct {
+	OfferID  int64
+	Interval time.Duration
+}
+
+// EnqueueChecksTx inserts inside tx, in one round trip, the check jobs of
+// several offers, each as EnqueueCheckTx would; duplicate[i] tells that the
+// job of checks[i] was there already. Give the offers in ascending id order,
+// so that concurrent batches take River's unique-key locks in one order.
+func (q *Queue) EnqueueChecksTx(ctx context.Context, tx *sql.Tx, checks []CheckRequest) (duplicate []bool, err error) {
+	if len(checks) == 0 {
+		return nil, nil
+	}
+	params := make([]river.InsertManyParams, len(checks))
+	for i, c := range checks {
+		params[i] = river.InsertManyParams{Args: CheckArgs{OfferID: c.OfferID}, InsertOpts: checkInsertOpts(c.Interval)}
+	}
+	res, err := q.client.InsertManyTx(ctx, tx, params)
+	if err != nil {
+		return nil, fmt.Errorf("enqueue checks of %d offers: %w", len(checks), err)
+	}
+	if len(res) != len(checks) {
+		return nil, fmt.Errorf("enqueue checks of %d offers: River answered for %d", len(checks), len(res))
+	}
+	duplicate = make([]bool, len(res))
+	for i, r := range res {
+		duplicate[i] = r.UniqueSkippedAsDuplicate
+	}
+	return duplicate, nil
+}
+
 // Options configure the job queue.
 type Options struct {
 	CheckConcurrency int

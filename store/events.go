@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/urltracker/urltracker"
@@ -83,6 +85,123 @@ func (w *EventWriter) CountWebhooks(ctx context.Context, offerID int64, n int, l
 		return fmt.Errorf("count webhooks of offer %d: %w", offerID, err)
 	}
 	return nil
+}
+
+// NewEvent is one webhook event to store, with its payload already encoded
+// as JSON.
+type NewEvent struct {
+	Event   urltracker.Event
+	Payload []byte
+}
+
+// WriteEvents stores a batch of events and adds the stored ones to their
+// offers' webhook counters. An event whose offer already has its non-empty
+// click id (from an earlier batch or earlier in this one) is not stored: its
+// id is 0. tx may be nil: the batch then commits on its own.
+//
+// On PostgreSQL the whole batch is one statement, so one round trip, and
+// with a nil tx the commit travels with it: a batch waits for the network
+// once and for the WAL flush once, however many events it holds. On SQLite,
+// which has no network to wait for, the events go through the prepared
+// per-event statement.
+func (db *DB) WriteEvents(ctx context.Context, tx *sql.Tx, events []NewEvent) ([]int64, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	if db.dialect == Postgres {
+		return db.writeEventsPostgres(ctx, tx, events)
+	}
+	if tx == nil {
+		var ids []int64
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			ids, err = db.WriteEvents(ctx, tx, events)
+			return err
+		})
+		return ids, err
+	}
+	w := db.EventWriter(ctx, tx)
+	ids := make([]int64, len(events))
+	type count struct {
+		n    int
+		last time.Time
+	}
+	counts := map[int64]*count{}
+	for i, ne := range events {
+		id, dup, err := w.Insert(ctx, ne.Event, ne.Payload)
+		if err != nil {
+			return nil, err
+		}
+		if dup {
+			continue
+		}
+		ids[i] = id
+		c := counts[ne.Event.OfferID]
+		if c == nil {
+			c = &count{}
+			counts[ne.Event.OfferID] = c
+		}
+		c.n++
+		if ne.Event.ReceivedAt.After(c.last) {
+			c.last = ne.Event.ReceivedAt
+		}
+	}
+	offerIDs := slices.Sorted(maps.Keys(counts))
+	for _, offerID := range offerIDs {
+		if err := w.CountWebhooks(ctx, offerID, counts[offerID].n, counts[offerID].last); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+func (db *DB) writeEventsPostgres(ctx context.Context, tx *sql.Tx, events []NewEvent) ([]int64, error) {
+	n := len(events)
+	offerIDs, received := make([]int64, n), make([]int64, n)
+	clickIDs, campaignIDs, payloads, outcomes := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, ne := range events {
+		e := ne.Event
+		payload := ne.Payload
+		if payload == nil {
+			var err error
+			if payload, err = jsonenc.Marshal(e.Payload); err != nil {
+				return nil, fmt.Errorf("encode payload: %w", err)
+			}
+		}
+		offerIDs[i], received[i] = e.OfferID, micros(e.ReceivedAt)
+		clickIDs[i], campaignIDs[i], payloads[i], outcomes[i] = e.ClickID, e.CampaignID, string(payload), string(e.Outcome)
+	}
+	var rows *sql.Rows
+	var err error
+	if tx != nil {
+		rows, err = tx.QueryContext(ctx, writeEventsPostgresSQL, offerIDs, received, clickIDs, campaignIDs, payloads, outcomes)
+	} else {
+		rows, err = db.sql.QueryContext(ctx, writeEventsPostgresSQL, offerIDs, received, clickIDs, campaignIDs, payloads, outcomes)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("insert %d events: %w", n, err)
+	}
+	defer rows.Close()
+	ids := make([]int64, n)
+	for rows.Next() {
+		var ord, id int64
+		if err := rows.Scan(&ord, &id); err != nil {
+			return nil, fmt.Errorf("insert %d events: %w", n, err)
+		}
+		if ord < 1 || ord > int64(n) {
+			return nil, fmt.Errorf("insert %d events: returned position %d", n, ord)
+		}
+		ids[ord-1] = id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("insert %d events: %w", n, err)
+	}
+	return ids, nil
+}
+
+// SetEventOutcomeTx corrects the outcome of an event stored in tx.
+func (db *DB) SetEventOutcomeTx(ctx context.Context, tx *sql.Tx, id int64, outcome urltracker.EventOutcome) error {
+	return (&EventWriter{db: db, tx: tx}).SetOutcome(ctx, id, outcome)
 }
 
 // InsertEventTx stores one event inside tx; see EventWriter.Insert.

@@ -180,3 +180,63 @@ func TestIngestConcurrently(t *testing.T) {
 		}
 	})
 }
+
+// TestWriteEventsBatch stores one batch holding new clicks, a click stored
+// by an earlier batch, the same new click twice and events without click
+// id, for two offers: each id returned belongs to the event at its position,
+// redeliveries are not stored, and each offer's webhook count grows by what
+// was stored.
+func TestWriteEventsBatch(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		ctx := context.Background()
+		db := openDB(t, backend)
+		a, b := createOffer(t, db, "batch-a"), createOffer(t, db, "batch-b")
+		at := time.Now().Truncate(time.Microsecond)
+		ev := func(offer int64, click string, i int) store.NewEvent {
+			return store.NewEvent{Event: urltracker.Event{OfferID: offer, ReceivedAt: at.Add(time.Duration(i) * time.Second), ClickID: click,
+				CampaignID: "c1", Payload: map[string]string{"n": fmt.Sprint(i)}, Outcome: urltracker.OutcomeDebounced}}
+		}
+		if _, err := db.WriteEvents(ctx, nil, []store.NewEvent{ev(a.ID, "old", 0)}); err != nil {
+			t.Fatal(err)
+		}
+		batch := []store.NewEvent{
+			ev(b.ID, "b1", 1), ev(a.ID, "old", 2), ev(a.ID, "a1", 3), ev(a.ID, "a1", 4),
+			ev(a.ID, "", 5), ev(b.ID, "", 6), ev(a.ID, "a2", 7), ev(b.ID, "old", 8),
+		}
+		ids, err := db.WriteEvents(ctx, nil, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantStored := []bool{true, false, true, false, true, true, true, true}
+		for i, id := range ids {
+			if (id != 0) != wantStored[i] {
+				t.Errorf("event %d (offer %d, click %q): id %d, want stored %t", i, batch[i].Event.OfferID, batch[i].Event.ClickID, id, wantStored[i])
+			}
+		}
+		for _, offer := range []int64{a.ID, b.ID} {
+			events, err := db.Events(ctx, offer, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range events {
+				for i, id := range ids {
+					if id == e.ID && (batch[i].Event.OfferID != offer || batch[i].Event.ClickID != e.ClickID || e.Payload["n"] != fmt.Sprint(i+1)) {
+						t.Errorf("id %d returned for event %d (click %q) holds offer %d, click %q, payload %v", id, i, batch[i].Event.ClickID, offer, e.ClickID, e.Payload)
+					}
+				}
+			}
+		}
+		for offer, want := range map[int64]int64{a.ID: 4, b.ID: 3} {
+			rec, err := db.Offer(ctx, offer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Stats.WebhookCount != want {
+				t.Errorf("offer %d: webhook_count %d, want %d", offer, rec.Stats.WebhookCount, want)
+			}
+			if offer == b.ID && (rec.Stats.LastWebhookAt == nil || !rec.Stats.LastWebhookAt.Equal(at.Add(8*time.Second))) {
+				t.Errorf("offer b: last_webhook_at %v, want %v", rec.Stats.LastWebhookAt, at.Add(8*time.Second))
+			}
+		}
+	})
+}

@@ -165,21 +165,22 @@ func (db *DB) OfferByToken(ctx context.Context, token string) (OfferRecord, erro
 	if r, ok := db.tokens.get(token, now); ok {
 		return r, nil
 	}
-	var row *sql.Row
-	if st := db.prepared(); st != nil {
-		row = st.offerByToken.QueryRowContext(ctx, token)
-	} else {
-		row = db.sql.QueryRowContext(ctx, db.q(offerByTokenSQL), token)
-	}
-	r, err := scanOffer(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, fmt.Errorf("webhook token: %w", urltracker.ErrNotFound)
-	}
-	if err != nil {
-		return r, fmt.Errorf("load offer by token: %w", err)
-	}
-	db.tokens.put(token, r, now)
-	return r, nil
+	return db.tokens.load(ctx, token, now, func() (OfferRecord, error) {
+		var row *sql.Row
+		if st := db.prepared(); st != nil {
+			row = st.offerByToken.QueryRowContext(ctx, token)
+		} else {
+			row = db.sql.QueryRowContext(ctx, db.q(offerByTokenSQL), token)
+		}
+		r, err := scanOffer(row)
+		if errors.Is(err, sql.ErrNoRows) {
+			return r, fmt.Errorf("webhook token: %w", urltracker.ErrNotFound)
+		}
+		if err != nil {
+			return r, fmt.Errorf("load offer by token: %w", err)
+		}
+		return r, nil
+	})
 }
 
 // Offers lists offers, newest first.

@@ -27,7 +27,10 @@ func openPostgres(databaseURL string) (*sql.DB, error) {
 	}
 	conn := stdlib.OpenDB(*cfg)
 	conn.SetMaxOpenConns(20)
-	conn.SetMaxIdleConns(10)
+	// As many idle as open: a burst past the idle limit would close the
+	// extra connections when it ends and fork new PostgreSQL backends at the
+	// next one, which costs the database more than keeping them.
+	conn.SetMaxIdleConns(20)
 	// Connections are renewed now and then, so that a fleet rebalances over
 	// PostgreSQL replicas or poolers and never keeps a half-dead socket long.
 	conn.SetConnMaxLifetime(30 * time.Minute)

@@ -17,6 +17,32 @@ const (
 	countWebhooksSQL = `UPDATE offer_counters SET webhook_count = webhook_count + ?,
 		last_webhook_at = CASE WHEN last_webhook_at IS NULL OR last_webhook_at < ? THEN ? ELSE last_webhook_at END
 		WHERE offer_id = ?`
+	// writeEventsPostgresSQL stores a batch of events in one statement (see
+	// DB.WriteEvents): ids are drawn first so that each stored row can be
+	// told back by its position in the batch (RETURNING promises no order),
+	// and the counters of the offers with stored rows are locked in offer
+	// order, so that two instances' batches never wait for each other in a
+	// cycle, then updated.
+	writeEventsPostgresSQL = `WITH src AS (
+			SELECT nextval(pg_get_serial_sequence('events', 'id')) AS id, u.*
+			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
+				AS u (offer_id, received_at, click_id, campaign_id, payload, outcome, ord)
+		), ins AS (
+			INSERT INTO events (id, offer_id, received_at, click_id, campaign_id, payload, outcome)
+			SELECT id, offer_id, received_at, click_id, campaign_id, payload, outcome FROM src ORDER BY ord
+			ON CONFLICT (offer_id, click_id) WHERE click_id <> '' DO NOTHING
+			RETURNING id, offer_id, received_at
+		), agg AS (
+			SELECT offer_id, count(*) AS n, max(received_at) AS last FROM ins GROUP BY offer_id
+		), locked AS (
+			SELECT c.offer_id FROM offer_counters c WHERE c.offer_id IN (SELECT offer_id FROM agg)
+			ORDER BY c.offer_id FOR UPDATE
+		), counted AS (
+			UPDATE offer_counters c SET webhook_count = c.webhook_count + agg.n,
+				last_webhook_at = GREATEST(c.last_webhook_at, agg.last)
+			FROM agg JOIN locked USING (offer_id) WHERE c.offer_id = agg.offer_id
+		)
+		SELECT src.ord, ins.id FROM ins JOIN src USING (id)`
 	offerByTokenSQL = `SELECT ` + offerColumns + offerFrom + ` JOIN webhook_tokens wt ON wt.offer_id = o.id WHERE wt.token = ?`
 	// The repeated "click_id <> ''" is what lets both databases use the
 	// partial unique index events_offer_click: a planner uses a partial
