@@ -3,8 +3,8 @@ package jobs
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"log/slog"
+	"sort"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -100,17 +100,19 @@ func (q *Queue) ScheduleDue(ctx context.Context, now time.Time) (int, error) {
 			return err
 		}
 		n = len(due)
-		checks := make([]river.InsertManyParams, len(due))
+		// Ascending ids, as EnqueueChecksTx asks: the webhook path's
+		// batches take River's unique-key locks in the same order.
+		sort.Slice(due, func(i, j int) bool { return due[i].ID < due[j].ID })
+		checks := make([]CheckRequest, len(due))
 		ids := make([]int64, len(due))
 		for i, d := range due {
-			interval := time.Duration(d.UpdateIntervalSeconds) * time.Second
-			checks[i] = river.InsertManyParams{Args: CheckArgs{OfferID: d.ID}, InsertOpts: checkInsertOpts(interval)}
+			checks[i] = CheckRequest{OfferID: d.ID, Interval: time.Duration(d.UpdateIntervalSeconds) * time.Second}
 			ids[i] = d.ID
 		}
 		// An offer whose check of this interval is already queued (a click
-		// came first) is skipped as a duplicate, as with EnqueueCheckTx.
-		if _, err := q.client.InsertManyTx(ctx, tx, checks); err != nil {
-			return fmt.Errorf("enqueue the checks of %d due offers: %w", len(due), err)
+		// came first) is skipped as a duplicate.
+		if _, err := q.EnqueueChecksTx(ctx, tx, checks); err != nil {
+			return err
 		}
 		return q.db.PostponeChecksTx(ctx, tx, ids, now)
 	})
