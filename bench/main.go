@@ -45,6 +45,13 @@ type options struct {
 	hung      int
 	quick     bool
 	profile   string
+
+	schedOffers    int
+	schedEvery     time.Duration
+	schedWindow    time.Duration
+	schedInstances int
+	schedBefore    string
+	schedWorkers   int
 }
 
 func main() {
@@ -57,12 +64,18 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each load run")
 	flag.IntVar(&o.conns, "conns", 50, "concurrent connections of the load generator")
 	flag.IntVar(&o.runs, "runs", 3, "runs per scenario; medians are reported")
-	flag.StringVar(&o.scenarios, "scenarios", "ingest,mix,hung,tracer", "comma-separated: ingest (one offer), mix (1,000 offers, Zipf, 5 % repeats), hung, tracer")
+	flag.StringVar(&o.scenarios, "scenarios", "ingest,mix,hung,tracer", "comma-separated: ingest (one offer), mix (1,000 offers, Zipf, 5 % repeats), hung, tracer, schedule (10,000 offers checked every minute; not in the default run)")
 	flag.StringVar(&o.db, "db", "sqlite", "sqlite or postgres")
 	flag.StringVar(&o.pgURL, "pg", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL URL for -db postgres")
 	flag.StringVar(&o.write, "write", "", "also write the results into this Markdown file between bench markers")
 	flag.IntVar(&o.hung, "hung", 1000, "checks in the hung-upstream scenario")
 	flag.StringVar(&o.profile, "profile", "", "write CPU and allocation profiles of urltracker's first ingest run of each workload into this directory (builds with -tags pprof; a -bin must be built so)")
+	flag.IntVar(&o.schedOffers, "sched-offers", 10000, "offers in the schedule scenario")
+	flag.DurationVar(&o.schedEvery, "sched-every", time.Minute, "check_every_seconds of the schedule scenario's offers")
+	flag.DurationVar(&o.schedWindow, "sched-window", 0, "measured window of the schedule scenario (default 3 intervals)")
+	flag.IntVar(&o.schedInstances, "sched-instances", 0, "instances in the schedule scenario (default 3 on PostgreSQL, 1 on SQLite)")
+	flag.IntVar(&o.schedWorkers, "sched-concurrency", defaultSchedWorkers, "URLTRACKER_CHECK_CONCURRENCY of the schedule scenario's instances")
+	flag.StringVar(&o.schedBefore, "sched-before", "", "also run the schedule scenario with this urltracker binary first, for a before/after comparison in one run")
 	flag.BoolVar(&o.quick, "quick", false, "a short run for CI (2 s loads, 1 run, ingest and mix with 100 offers): fails unless every acknowledged webhook is stored")
 	flag.Parse()
 	if o.quick {
@@ -98,11 +111,15 @@ func benchMain(o options) error {
 			return fmt.Errorf("build: %w", err)
 		}
 	}
-	var report bytes.Buffer
+	// The schedule scenario has its own markers: it runs apart from the
+	// others (it takes minutes) and must not erase their figures.
+	var report, schedReport bytes.Buffer
 	fmt.Fprintf(&report, "Run %s on %s, %d cores (GOMAXPROCS %d), %s; load: wrk, %d connections, %s per run, median of %d runs.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), hostCPU(), runtime.NumCPU(), runtime.GOMAXPROCS(0), o.db, o.conns, o.duration, o.runs)
+	others := false // whether a scenario other than schedule ran
 	for _, s := range strings.Split(o.scenarios, ",") {
 		var err error
+		others = others || strings.TrimSpace(s) != "schedule"
 		switch strings.TrimSpace(s) {
 		case "ingest":
 			err = benchIngest(o, tmp, oneOffer, &report)
@@ -112,6 +129,15 @@ func benchMain(o options) error {
 			err = benchHung(o, tmp, &report)
 		case "tracer":
 			err = benchTracer(o, &report)
+		case "schedule":
+			label := ""
+			if o.schedBefore != "" {
+				label = "after"
+				err = benchSchedule(o, o.schedBefore, "before", tmp, &schedReport)
+			}
+			if err == nil {
+				err = benchSchedule(o, o.bin, label, tmp, &schedReport)
+			}
 		default:
 			err = fmt.Errorf("unknown scenario %q", s)
 		}
@@ -119,9 +145,20 @@ func benchMain(o options) error {
 			return fmt.Errorf("%s: %w", s, err)
 		}
 	}
-	fmt.Print(report.String())
-	if o.write != "" {
-		return writeBetweenMarkers(o.write, o.db, report.String())
+	for _, r := range []struct {
+		markers string
+		ran     bool
+		text    string
+	}{{o.db, others, report.String()}, {scheduleMarkers(o), schedReport.Len() > 0, schedReport.String()}} {
+		if !r.ran {
+			continue
+		}
+		fmt.Print(r.text)
+		if o.write != "" {
+			if err := writeBetweenMarkers(o.write, r.markers, r.text); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -275,3 +275,78 @@ func TestHeldCampaignIsResumedWithoutClicks(t *testing.T) {
 		})
 	}
 }
+
+// TestQueuedCheckIsNotQueuedAgain: the scheduler takes a due offer once and
+// leaves it until its check has run, however long the queue of checks: an
+// offer due again one update interval later, while its first check still
+// waits, would be checked twice in a row (10,000 offers due at once behind
+// a slow queue piled up three jobs per offer). Its next check is due one
+// period on, so that a check that never runs is still retried.
+func TestQueuedCheckIsNotQueuedAgain(t *testing.T) {
+	for _, backend := range testutil.Backends {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			db, err := store.Open(ctx, testutil.DatabaseURL(t, backend))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			if _, err := db.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			// A queue that is never started: checks wait as behind a slow queue.
+			runner := &jobs.Runner{DB: db, Logger: slog.New(slog.DiscardHandler)}
+			q, err := jobs.NewQueue(db, runner, jobs.Options{CheckConcurrency: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []int64
+			for i := range 3 {
+				o := urltracker.NewOffer()
+				o.Name, o.URL, o.UpdateIntervalSeconds, o.CheckEverySeconds = fmt.Sprintf("waiting-%d", i), "http://127.0.0.1:9/", 1, 60
+				rec, err := db.CreateOffer(ctx, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, rec.ID)
+			}
+			now := time.Now()
+			if n, err := q.ScheduleDue(ctx, now); err != nil || n != 3 {
+				t.Fatalf("first pass took %d offers (%v), want 3", n, err)
+			}
+			if got := queuedChecks(t, db); got != 3 {
+				t.Errorf("%d check jobs queued for 3 offers, want one each", got)
+			}
+			for _, at := range []time.Duration{2 * time.Second, 30 * time.Second} {
+				if n, err := q.ScheduleDue(ctx, now.Add(at)); err != nil || n != 0 {
+					t.Errorf("%s later, with the checks still queued, the scheduler took %d offers again (%v)", at, n, err)
+				}
+			}
+			if got := queuedChecks(t, db); got != 3 {
+				t.Errorf("%d check jobs queued for 3 offers after more passes, want still one each", got)
+			}
+			for _, id := range ids {
+				next, err := db.NextCheck(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := now.Add(time.Minute); next == nil || next.Sub(want).Abs() > time.Millisecond {
+					t.Errorf("offer %d next due %v, want one check_every_seconds on, %v", id, next, want)
+				}
+			}
+			if n, err := q.ScheduleDue(ctx, now.Add(61*time.Second)); err != nil || n != 3 {
+				t.Errorf("a period on, with the checks never run, the scheduler took %d offers (%v), want 3 again", n, err)
+			}
+		})
+	}
+}
+
+// queuedChecks counts check jobs waiting to run.
+func queuedChecks(t *testing.T, db *store.DB) int {
+	t.Helper()
+	var n int
+	if err := db.SQL().QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'check_offer' AND state = 'available'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -37,6 +38,32 @@ func (db *DB) SetNextCheckTx(ctx context.Context, tx *sql.Tx, offerID int64, at 
 	}
 	if _, err := tx.ExecContext(ctx, db.q(`UPDATE offers SET next_check_at = ? WHERE id = ?`), next, offerID); err != nil {
 		return fmt.Errorf("schedule the next check of offer %d: %w", offerID, err)
+	}
+	return nil
+}
+
+// PostponeChecksTx moves the next scheduled check of the offers one period
+// past now, the period being the longer of check_every_seconds and
+// update_interval_seconds: the scheduler has just enqueued their checks, and
+// each check, when it runs, sets its offer's next one from when it ran.
+// Until then the offer is not due again, however long the queue of checks:
+// a scheduler that took it again one update interval on would queue a
+// second check of an offer whose first is still waiting, and behind a slow
+// queue (100,000 offers due at once after an import) pile them up.
+func (db *DB) PostponeChecksTx(ctx context.Context, tx *sql.Tx, offerIDs []int64, now time.Time) error {
+	if len(offerIDs) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(offerIDs)+1)
+	args = append(args, micros(now))
+	for _, id := range offerIDs {
+		args = append(args, id)
+	}
+	query := `UPDATE offers SET next_check_at = CAST(? AS BIGINT) + 1000000 * CAST(CASE
+		WHEN check_every_seconds > update_interval_seconds THEN check_every_seconds ELSE update_interval_seconds END AS BIGINT)
+		WHERE id IN (?` + strings.Repeat(", ?", len(offerIDs)-1) + `)`
+	if _, err := tx.ExecContext(ctx, db.q(query), args...); err != nil {
+		return fmt.Errorf("postpone the next check of %d offers: %w", len(offerIDs), err)
 	}
 	return nil
 }
