@@ -29,31 +29,27 @@ const (
 	// commitTimeout bounds one batch's transaction, so a database that hangs
 	// fails the waiting webhooks instead of holding them forever.
 	commitTimeout = 10 * time.Second
-	// postgresWriters is how many batches are in flight at once on
-	// PostgreSQL: while one waits for its commit's WAL flush, the next is
-	// already on its way. SQLite takes one writer at a time.
-	postgresWriters = 2
-	// sqliteBatchWait and postgresBatchWait are how long a writer waits for
-	// more webhooks before committing a batch, when its previous batch held
-	// more than one (the service is under load). A commit costs about the
-	// same for one webhook as for fifty: on SQLite its WAL page writes, on
-	// PostgreSQL a round trip and the WAL flush. Waiting a fraction of that
-	// makes batches several times larger and leaves the CPU to the HTTP
-	// server. docs/PERFORMANCE.md has the figures.
-	sqliteBatchWait   = 300 * time.Microsecond
-	postgresBatchWait = 500 * time.Microsecond
+	// sqliteBatchWait is how long the writer waits for more webhooks before
+	// committing a batch on SQLite, when its previous batch held more than
+	// one (the service is under load). A commit's WAL page writes cost about
+	// the same for one webhook as for fifty; waiting a fraction of that makes
+	// batches several times larger and leaves the CPU to the HTTP server.
+	// On PostgreSQL the batch's round trip and WAL flush already give the
+	// next batch time to gather, and waiting longer only slowed it down.
+	// docs/PERFORMANCE.md has the figures.
+	sqliteBatchWait = 300 * time.Microsecond
 )
 
 // ErrClosed answers webhooks that arrive after shutdown began.
 var ErrClosed = errors.New("intake is shutting down")
 
-// Intake stores webhook events with group commit: a writer goroutine takes
+// Intake stores webhook events with group commit: one writer goroutine takes
 // every webhook waiting and commits them, with the check jobs they schedule,
 // in one transaction (on PostgreSQL, usually one statement); each webhook is
 // answered only after that commit. One commit per batch instead of one per
-// webhook is what lets durable ingest keep up with the HTTP server. SQLite
-// has one writer; PostgreSQL has postgresWriters, so that a batch is on its
-// way while the previous one waits for its flush.
+// webhook is what lets durable ingest keep up with the HTTP server. (Two
+// writers on PostgreSQL were measured slower than one: smaller batches cost
+// the database more per webhook.)
 type Intake struct {
 	db     *store.DB
 	queue  *jobs.Queue
@@ -68,8 +64,7 @@ type Intake struct {
 
 	// scheduled remembers, per offer, the debounce period in which its check
 	// job is known to exist, so later webhooks of the period skip the insert
-	// River would refuse anyway. The writer goroutines share it.
-	schedMu   sync.Mutex
+	// River would refuse anyway. Only the writer goroutine touches it.
 	scheduled map[int64]time.Time
 }
 
@@ -95,16 +90,10 @@ func New(db *store.DB, queue *jobs.Queue, logger *slog.Logger, now func() time.T
 		done:      make(chan struct{}),
 		scheduled: map[int64]time.Time{},
 	}
-	writers := 1
-	in.batchWait = sqliteBatchWait
-	if db.Dialect() == store.Postgres {
-		writers, in.batchWait = postgresWriters, postgresBatchWait
+	if db.Dialect() == store.SQLite {
+		in.batchWait = sqliteBatchWait
 	}
-	var wg sync.WaitGroup
-	for range writers {
-		wg.Go(in.run)
-	}
-	go func() { wg.Wait(); close(in.done) }()
+	go in.run()
 	return in
 }
 
@@ -149,6 +138,7 @@ func (in *Intake) Ingest(ctx context.Context, offer urltracker.Offer, e urltrack
 }
 
 func (in *Intake) run() {
+	defer close(in.done)
 	batch := make([]*ingestRequest, 0, intakeMaxBatch)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -179,7 +169,7 @@ func (in *Intake) run() {
 				break fill
 			}
 		}
-		if last > 1 && len(batch) < intakeMaxBatch {
+		if in.batchWait > 0 && last > 1 && len(batch) < intakeMaxBatch {
 			// Under load, wait a moment for more webhooks: one commit then
 			// serves more of them. A lone webhook never waits.
 			timer.Reset(in.batchWait)
@@ -228,11 +218,9 @@ func (in *Intake) commit(batch []*ingestRequest) {
 		return
 	}
 	if err == nil {
-		in.schedMu.Lock()
 		for offerID, period := range scheduled {
 			in.scheduled[offerID] = period
 		}
-		in.schedMu.Unlock()
 	}
 	for i, r := range batch {
 		if err != nil {
@@ -379,8 +367,6 @@ func (in *Intake) write(ctx context.Context, batch []*ingestRequest) ([]store.In
 // period, in the shared database) is what guarantees one check per period
 // fleet-wide; this memory only saves inserts that River would skip.
 func (in *Intake) debounced(offerID int64, period time.Time) bool {
-	in.schedMu.Lock()
-	defer in.schedMu.Unlock()
 	p, ok := in.scheduled[offerID]
 	return ok && p.Equal(period)
 }
