@@ -24,6 +24,11 @@ func requestLog(logger *slog.Logger, next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusrec.Recorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
+		if !logger.Enabled(r.Context(), slog.LevelInfo) {
+			// URLTRACKER_LOG_LEVEL=warn or error: nothing to build, and no
+			// second parse of the query string on the webhook path.
+			return
+		}
 		attrs := []slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
