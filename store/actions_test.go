@@ -14,7 +14,7 @@ import (
 
 // openTestDB opens a migrated database of this test alone on backend (see
 // testutil.DatabaseURL).
-func openTestDB(t *testing.T, backend string) *DB {
+func openTestDB(t testing.TB, backend string) *DB {
 	t.Helper()
 	ctx := context.Background()
 	db, err := Open(ctx, testutil.DatabaseURL(t, backend))

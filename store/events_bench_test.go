@@ -22,14 +22,7 @@ func BenchmarkWriteEvents(b *testing.B) {
 	for _, backend := range testutil.Backends {
 		b.Run(backend, func(b *testing.B) {
 			ctx := context.Background()
-			db, err := Open(ctx, testutil.DatabaseURL(b, backend))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
-			if _, err := db.Migrate(ctx); err != nil {
-				b.Fatal(err)
-			}
+			db := openTestDB(b, backend)
 			offer, err := db.CreateOffer(ctx, urltracker.Offer{Name: "busy", URL: "https://offer.example/", UpdateIntervalSeconds: 300, Enabled: true})
 			if err != nil {
 				b.Fatal(err)

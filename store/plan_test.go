@@ -46,14 +46,7 @@ func TestHotStatementsUseIndexes(t *testing.T) {
 	for _, backend := range testutil.Backends {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			db, err := Open(ctx, testutil.DatabaseURL(t, backend))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			if _, err := db.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			db := openTestDB(t, backend)
 			for _, st := range hotStatements {
 				if st.postgres && db.dialect != Postgres {
 					continue
@@ -160,14 +153,7 @@ func BenchmarkDuplicateWebhook(b *testing.B) {
 	for _, backend := range testutil.Backends {
 		b.Run(backend, func(b *testing.B) {
 			ctx := context.Background()
-			db, err := Open(ctx, testutil.DatabaseURL(b, backend))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
-			if _, err := db.Migrate(ctx); err != nil {
-				b.Fatal(err)
-			}
+			db := openTestDB(b, backend)
 			offer, err := db.CreateOffer(ctx, urltracker.Offer{Name: "busy", URL: "https://offer.example/", UpdateIntervalSeconds: 300, Enabled: true})
 			if err != nil {
 				b.Fatal(err)
