@@ -13,6 +13,7 @@ import (
 	"github.com/urltracker/urltracker/auth"
 	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/openapi"
+	"github.com/urltracker/urltracker/store"
 )
 
 type hourStats struct {
@@ -180,7 +181,13 @@ func handleReadyz(d Deps) http.Handler {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := d.DB.Ping(ctx); err != nil {
+		err := d.DB.Ping(ctx)
+		if errors.Is(err, store.ErrBusy) {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reason": "database does not accept writes: its write lock is held by another process: webhooks would wait"})
+			d.Logger.Warn("readyz: database does not accept writes", "err", err)
+			return
+		}
+		if err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reason": "database unreachable"})
 			d.Logger.Warn("readyz: database unreachable", "err", err)
 			return

@@ -134,8 +134,22 @@ func (db *DB) RiverDriver() riverdriver.Driver[*sql.Tx] {
 	return riversqlite.New(db.sql)
 }
 
-// Ping checks that the database answers.
-func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
+// ErrBusy says the database answered nothing in time because a write lock
+// is held elsewhere: on SQLite the pool's one connection waits on
+// busy_timeout behind another process's write transaction.
+var ErrBusy = errors.New("database busy: its write lock is held elsewhere")
+
+// Ping checks that the database answers. A SQLite file cannot be
+// unreachable once open: a ping that runs out of time there waited for the
+// one connection, held by a writer queued behind a lock taken elsewhere, and
+// says so with ErrBusy.
+func (db *DB) Ping(ctx context.Context) error {
+	err := db.sql.PingContext(ctx)
+	if err != nil && db.dialect == SQLite && ctx.Err() != nil {
+		return fmt.Errorf("%w: %v", ErrBusy, err)
+	}
+	return err
+}
 
 // ProbeWrite proves that the database accepts a write, which a ping does
 // not: a full disk or a read-only file still answers reads.
