@@ -39,7 +39,7 @@ func (db *DB) EventWriter(ctx context.Context, tx *sql.Tx) *EventWriter {
 	// Not migrated through this DB (some tests): prepare inside the
 	// transaction, on its own connection.
 	var err error
-	if w.insert, err = tx.PrepareContext(ctx, db.q(insertEventSQL)); err == nil {
+	if w.insert, err = tx.PrepareContext(ctx, db.q(db.insertEventStatement())); err == nil {
 		w.count, _ = tx.PrepareContext(ctx, db.q(countWebhooksSQL))
 	}
 	return w
@@ -57,12 +57,37 @@ func (w *EventWriter) Insert(ctx context.Context, e urltracker.Event, payload []
 			return 0, false, fmt.Errorf("encode payload: %w", err)
 		}
 	}
-	err = w.insert.QueryRowContext(ctx, e.OfferID, micros(e.ReceivedAt), e.ClickID, e.CampaignID, string(payload), string(e.Outcome)).Scan(&id)
+	args := []any{e.OfferID, micros(e.ReceivedAt), e.ClickID, e.CampaignID, string(payload), string(e.Outcome)}
+	if w.db.dialect == SQLite {
+		return w.insertSQLite(ctx, e.OfferID, args)
+	}
+	err = w.insert.QueryRowContext(ctx, args...).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, true, nil
 	}
 	if err != nil {
 		return 0, false, fmt.Errorf("insert event for offer %d: %w", e.OfferID, err)
+	}
+	return id, false, nil
+}
+
+// insertSQLite runs insertEventSQLiteSQL: no row changed is a duplicate,
+// and the row's id is the connection's last inserted rowid (events has no
+// trigger that could insert another row in between).
+func (w *EventWriter) insertSQLite(ctx context.Context, offerID int64, args []any) (id int64, duplicate bool, err error) {
+	res, err := w.insert.ExecContext(ctx, args...)
+	if err != nil {
+		return 0, false, fmt.Errorf("insert event for offer %d: %w", offerID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, false, fmt.Errorf("insert event for offer %d: %w", offerID, err)
+	}
+	if n == 0 {
+		return 0, true, nil
+	}
+	if id, err = res.LastInsertId(); err != nil {
+		return 0, false, fmt.Errorf("insert event for offer %d: %w", offerID, err)
 	}
 	return id, false, nil
 }

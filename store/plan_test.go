@@ -27,6 +27,7 @@ type hotStatement struct {
 
 var hotStatements = []hotStatement{
 	{name: "webhook insert", query: insertEventSQL, args: []any{1, 1, "click-1", "camp-1", "{}", "check_scheduled"}},
+	{name: "webhook insert (SQLite)", query: insertEventSQLiteSQL, args: []any{1, 1, "click-1", "camp-1", "{}", "check_scheduled"}},
 	{name: "duplicate click lookup", query: eventByClickSQL, args: []any{1, "click-1"}, index: "events_offer_click"},
 	{name: "webhook counters", query: countWebhooksSQL, args: []any{1, 1, 1, 1}},
 	{name: "webhook batch", query: writeEventsPostgresSQL, postgres: true,
