@@ -94,6 +94,11 @@ func benchMain(o options) error {
 	if _, err := exec.LookPath("wrk"); err != nil && (strings.Contains(o.scenarios, "ingest") || strings.Contains(o.scenarios, "mix")) {
 		return errors.New("wrk not found: apt-get install -y wrk")
 	}
+	if o.profile != "" {
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			return fmt.Errorf("profile directory: %w", err)
+		}
+	}
 	tmp, err := os.MkdirTemp("", "urltracker-bench-")
 	if err != nil {
 		return err
