@@ -183,7 +183,7 @@ func handleReadyz(d Deps) http.Handler {
 		defer cancel()
 		err := d.DB.Ping(ctx)
 		if errors.Is(err, store.ErrBusy) {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reason": "database does not accept writes: its write lock is held by another process: webhooks would wait"})
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reason": "database does not accept writes in time: busy, its write lock held by another process?: webhooks would wait"})
 			d.Logger.Warn("readyz: database does not accept writes", "err", err)
 			return
 		}

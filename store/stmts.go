@@ -16,7 +16,7 @@ const (
 		ON CONFLICT (offer_id, click_id) WHERE click_id <> '' DO NOTHING RETURNING id`
 	// insertEventSQLiteSQL is insertEventSQL without RETURNING: SQLite
 	// gathers RETURNING rows in an ephemeral table and a statement journal
-	// opened for each row, which cost a sixth of the insert; the id and
+	// opened for each row, which cost a fifth of the insert; the id and
 	// whether a row went in come from last_insert_rowid() and changes().
 	insertEventSQLiteSQL = `INSERT INTO events (offer_id, received_at, click_id, campaign_id, payload, outcome)
 		VALUES (?, ?, ?, ?, ?, ?)

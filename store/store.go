@@ -134,15 +134,14 @@ func (db *DB) RiverDriver() riverdriver.Driver[*sql.Tx] {
 	return riversqlite.New(db.sql)
 }
 
-// ErrBusy says the database answered nothing in time because a write lock
-// is held elsewhere: on SQLite the pool's one connection waits on
-// busy_timeout behind another process's write transaction.
-var ErrBusy = errors.New("database busy: its write lock is held elsewhere")
+// ErrBusy says a SQLite database gave no connection in time: the pool's one
+// connection is busy, most often with a write waiting on busy_timeout
+// behind another process's write transaction.
+var ErrBusy = errors.New("database busy: its one connection was not free in time (write lock held by another process?)")
 
 // Ping checks that the database answers. A SQLite file cannot be
 // unreachable once open: a ping that runs out of time there waited for the
-// one connection, held by a writer queued behind a lock taken elsewhere, and
-// says so with ErrBusy.
+// one connection, and says so with ErrBusy.
 func (db *DB) Ping(ctx context.Context) error {
 	err := db.sql.PingContext(ctx)
 	if err != nil && db.dialect == SQLite && ctx.Err() != nil {
