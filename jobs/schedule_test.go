@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -336,6 +337,74 @@ func TestQueuedCheckIsNotQueuedAgain(t *testing.T) {
 			}
 			if n, err := q.ScheduleDue(ctx, now.Add(61*time.Second)); err != nil || n != 3 {
 				t.Errorf("a period on, with the checks never run, the scheduler took %d offers (%v), want 3 again", n, err)
+			}
+		})
+	}
+}
+
+// TestPostponeKeepsEachOfferOnItsOwnPeriod: the scheduler's postpone moved
+// every offer it took by the longer of check_every_seconds and the update
+// interval, blindly. A held offer (re-checked every update interval until
+// its link heals) whose check committed its next one between the
+// scheduler's read and its write was then left alone for an hour, its
+// campaign held all along.
+func TestPostponeKeepsEachOfferOnItsOwnPeriod(t *testing.T) {
+	for _, backend := range testutil.Backends {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			db, err := store.Open(ctx, testutil.DatabaseURL(t, backend))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			if _, err := db.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			offer := func(name string) int64 {
+				o := urltracker.NewOffer()
+				o.Name, o.URL, o.UpdateIntervalSeconds, o.CheckEverySeconds = name, "http://127.0.0.1:9/", 60, 3600
+				rec, err := db.CreateOffer(ctx, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return rec.ID
+			}
+			held, plain, checked := offer("held"), offer("plain"), offer("checked meanwhile")
+			now := time.Now()
+			err = db.InTx(ctx, func(tx *sql.Tx) error {
+				h, err := db.HealthForUpdateTx(ctx, tx, held)
+				if err != nil {
+					return err
+				}
+				h.State = urltracker.StateHeld
+				if err := db.SaveHealthTx(ctx, tx, h); err != nil {
+					return err
+				}
+				// The check of this one ran after the scheduler read it as due.
+				if err := db.SetNextCheckTx(ctx, tx, checked, now.Add(90*time.Second)); err != nil {
+					return err
+				}
+				return db.PostponeChecksTx(ctx, tx, []int64{held, plain, checked}, now)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				name string
+				id   int64
+				want time.Duration
+			}{
+				{"held offer: one update interval", held, time.Minute},
+				{"offer not held: check_every_seconds", plain, time.Hour},
+				{"offer its check rescheduled: the check's choice", checked, 90 * time.Second},
+			} {
+				next, err := db.NextCheck(ctx, c.id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := now.Add(c.want); next == nil || next.Sub(want).Abs() > time.Millisecond {
+					t.Errorf("%s: next check %v, want %v", c.name, next, want)
+				}
 			}
 		})
 	}

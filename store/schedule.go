@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/urltracker/urltracker"
 )
 
 // DueOffer is an offer whose scheduled check is due.
@@ -43,25 +45,31 @@ func (db *DB) SetNextCheckTx(ctx context.Context, tx *sql.Tx, offerID int64, at 
 }
 
 // PostponeChecksTx moves the next scheduled check of the offers one period
-// past now, the period being the longer of check_every_seconds and
-// update_interval_seconds: the scheduler has just enqueued their checks, and
-// each check, when it runs, sets its offer's next one from when it ran.
-// Until then the offer is not due again, however long the queue of checks:
-// a scheduler that took it again one update interval on would queue a
-// second check of an offer whose first is still waiting, and behind a slow
-// queue (100,000 offers due at once after an import) pile them up.
+// past now, the period being urltracker.CheckPeriod's: the update interval
+// while urltracker holds the offer's campaign, else the longer of
+// check_every_seconds and update_interval_seconds. The scheduler has just
+// enqueued their checks, and each check, when it runs, sets its offer's
+// next one from when it ran. Until then the offer is not due again, however
+// long the queue of checks: a scheduler that took it again one update
+// interval on would queue a second check of an offer whose first is still
+// waiting, and behind a slow queue (100,000 offers due at once after an
+// import) pile them up. An offer no longer due at now is left alone: a check
+// that committed its next one since the scheduler read it (another
+// instance's, on PostgreSQL) has the last word.
 func (db *DB) PostponeChecksTx(ctx context.Context, tx *sql.Tx, offerIDs []int64, now time.Time) error {
 	if len(offerIDs) == 0 {
 		return nil
 	}
-	args := make([]any, 0, len(offerIDs)+1)
-	args = append(args, micros(now))
+	args := make([]any, 0, len(offerIDs)+3)
+	args = append(args, micros(now), string(urltracker.StateHeld))
 	for _, id := range offerIDs {
 		args = append(args, id)
 	}
+	args = append(args, micros(now))
 	query := `UPDATE offers SET next_check_at = CAST(? AS BIGINT) + 1000000 * CAST(CASE
+		WHEN EXISTS (SELECT 1 FROM offer_health h WHERE h.offer_id = offers.id AND h.state = ?) THEN update_interval_seconds
 		WHEN check_every_seconds > update_interval_seconds THEN check_every_seconds ELSE update_interval_seconds END AS BIGINT)
-		WHERE id IN (?` + strings.Repeat(", ?", len(offerIDs)-1) + `)`
+		WHERE id IN (?` + strings.Repeat(", ?", len(offerIDs)-1) + `) AND next_check_at <= ?`
 	if _, err := tx.ExecContext(ctx, db.q(query), args...); err != nil {
 		return fmt.Errorf("postpone the next check of %d offers: %w", len(offerIDs), err)
 	}
