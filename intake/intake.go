@@ -260,16 +260,23 @@ func (in *Intake) write(ctx context.Context, batch []*ingestRequest) ([]store.In
 		return nil, nil, err
 	}
 	now := in.now().UTC()
-	// Rows are written in offer order: on PostgreSQL, instances commit
-	// batches concurrently, and taking row locks (events' unique keys, check
-	// jobs, counters) in one order means two batches never wait for each
-	// other in a cycle, which PostgreSQL would break by failing one after a
-	// second's deadlock timeout.
+	// Rows are written in (offer, click id) order: on PostgreSQL, instances
+	// commit batches concurrently, and taking row locks (events' unique keys,
+	// check jobs, counters) in one order means two batches never wait for
+	// each other in a cycle, which PostgreSQL would break by failing one
+	// after a second's deadlock timeout. The click ids matter when Trackier
+	// redelivers the same clicks to two instances.
 	order := make([]int, len(batch))
 	for i := range order {
 		order[i] = i
 	}
-	sort.SliceStable(order, func(a, b int) bool { return batch[order[a]].offer.ID < batch[order[b]].offer.ID })
+	sort.SliceStable(order, func(a, b int) bool {
+		ra, rb := batch[order[a]], batch[order[b]]
+		if ra.offer.ID != rb.offer.ID {
+			return ra.offer.ID < rb.offer.ID
+		}
+		return ra.event.ClickID < rb.event.ClickID
+	})
 	// An offer's check is scheduled by its first event that is not a
 	// redelivery. Each event is written with the outcome it will most likely
 	// have (the offer's first candidate schedules, the others are

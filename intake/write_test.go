@@ -72,3 +72,90 @@ func TestBatchLedByARedelivery(t *testing.T) {
 		})
 	}
 }
+
+// TestInstancesNeverDeadlockOnRedeliveredClicks: Trackier may redeliver the
+// same clicks to two instances, which then write them in batches at once.
+// Each batch took the events' unique keys in arrival order, so instance A
+// writing [y, x] while B wrote [x, y] waited for each other in a cycle, and
+// PostgreSQL failed one batch after its deadlock timeout. Batches now take
+// them in (offer, click id) order. Here B is a transaction following that
+// order, caught between its two clicks while A writes its batch.
+func TestInstancesNeverDeadlockOnRedeliveredClicks(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, testutil.DatabaseURL(t, "postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	q, err := jobs.NewQueue(db, &jobs.Runner{DB: db, Tracer: tracer.New(tracer.Config{})}, jobs.Options{CheckConcurrency: 1, JobTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := New(db, q, slog.New(slog.DiscardHandler), time.Now)
+	t.Cleanup(in.Close)
+	rec, err := db.CreateOffer(ctx, urltracker.Offer{Name: "redelivered", URL: "https://offers.example.com/r", UpdateIntervalSeconds: 60, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := db.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Rollback()
+	insert := func(click string) error {
+		_, err := other.ExecContext(ctx, `INSERT INTO events (offer_id, received_at, click_id, payload, outcome)
+			VALUES ($1, 1, $2, '{}', 'debounced') ON CONFLICT (offer_id, click_id) WHERE click_id <> '' DO NOTHING`, rec.ID, click)
+		return err
+	}
+	if err := insert("x"); err != nil {
+		t.Fatal(err)
+	}
+
+	req := func(click string) *ingestRequest {
+		e := urltracker.Event{OfferID: rec.ID, ReceivedAt: time.Now(), ClickID: click, Payload: map[string]string{}}
+		return &ingestRequest{ctx: ctx, offer: rec.Offer, event: e, payload: []byte(`{}`), reply: make(chan ingestReply, 1)}
+	}
+	type written struct {
+		results []store.IngestResult
+		err     error
+	}
+	done := make(chan written, 1)
+	go func() {
+		results, _, err := in.write(ctx, []*ingestRequest{req("y"), req("x")})
+		done <- written{results, err}
+	}()
+	// Wait until A's batch waits for B's click x.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%unnest%'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("A's batch never waited for B's click")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := insert("y"); err != nil {
+		t.Errorf("B's second click: %v, want stored (A must not hold it while waiting for B)", err)
+	}
+	if err := other.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	w := <-done
+	if w.err != nil {
+		t.Fatalf("A's batch: %v, want written", w.err)
+	}
+	for i, r := range w.results {
+		if !r.Duplicate {
+			t.Errorf("A's webhook %d: %+v, want a duplicate of B's stored click", i, r)
+		}
+	}
+}
