@@ -219,12 +219,14 @@ func (q *Queue) Stop(ctx context.Context) error {
 // destination change or alert still waiting or retrying. A deleted offer's
 // action must never reach Trackier.
 func (q *Queue) DeleteOffer(ctx context.Context, id int64, by store.Actor) error {
-	return q.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := q.db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := q.db.DeleteOfferTx(ctx, tx, id, by); err != nil {
 			return err
 		}
 		return q.cancelOfferJobsTx(ctx, tx, id)
 	})
+	q.db.ForgetTokens()
+	return err
 }
 
 func (q *Queue) cancelOfferJobsTx(ctx context.Context, tx *sql.Tx, offerID int64) error {

@@ -273,10 +273,14 @@ func (db *DB) SnoozeOffer(ctx context.Context, id int64, s *urltracker.Snooze) (
 // records the deletion in the audit log. jobs.Queue.DeleteOffer also cancels
 // the offer's pending jobs; prefer it where a queue exists.
 func (db *DB) DeleteOffer(ctx context.Context, id int64, by Actor) error {
-	return db.InTx(ctx, func(tx *sql.Tx) error { return db.DeleteOfferTx(ctx, tx, id, by) })
+	err := db.InTx(ctx, func(tx *sql.Tx) error { return db.DeleteOfferTx(ctx, tx, id, by) })
+	db.ForgetTokens()
+	return err
 }
 
-// DeleteOfferTx is DeleteOffer inside tx.
+// DeleteOfferTx is DeleteOffer inside tx. Call ForgetTokens once tx has
+// committed: a webhook looking its token up in between would cache the
+// offer still there.
 func (db *DB) DeleteOfferTx(ctx context.Context, tx *sql.Tx, id int64, by Actor) error {
 	defer db.tokens.forget()
 	var name string
@@ -289,6 +293,11 @@ func (db *DB) DeleteOfferTx(ctx context.Context, tx *sql.Tx, id int64, by Actor)
 	}
 	return db.auditTx(ctx, tx, by, "offer_deleted", map[string]any{"offer_id": id, "name": name})
 }
+
+// ForgetTokens drops this instance's cache of webhook tokens, so that a
+// change to offers committed outside this package's own methods shows at
+// once.
+func (db *DB) ForgetTokens() { db.tokens.forget() }
 
 // ActiveOfferCount counts enabled offers.
 func (db *DB) ActiveOfferCount(ctx context.Context) (int, error) {

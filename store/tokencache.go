@@ -77,7 +77,9 @@ func (c *tokenCache) load(ctx context.Context, token string, now time.Time, fetc
 	l.offer, l.err = fetch()
 
 	c.mu.Lock()
-	delete(c.loading, token)
+	if c.loading[token] == l { // else forgotten, and maybe loading again
+		delete(c.loading, token)
+	}
 	if l.err == nil && gen == c.gen {
 		if c.entries == nil || len(c.entries) >= tokenCacheMax {
 			c.entries = make(map[string]tokenEntry)
@@ -90,10 +92,13 @@ func (c *tokenCache) load(ctx context.Context, token string, now time.Time, fetc
 }
 
 // forget drops every cached token, after a local edit, so that this
-// instance sees its own changes at once.
+// instance sees its own changes at once. Lookups in flight are forgotten
+// too: a webhook arriving after the edit must not share one that read the
+// offer before it.
 func (c *tokenCache) forget() {
 	c.mu.Lock()
 	c.entries = nil
+	c.loading = nil
 	c.gen++
 	c.mu.Unlock()
 }

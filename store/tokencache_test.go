@@ -103,3 +103,43 @@ func TestTokenLookupOfAGoneRequest(t *testing.T) {
 		t.Errorf("a waiting webhook failed with its leader's cancellation: %v", err)
 	}
 }
+
+// TestTokenLookupAfterAnEditDoesNotShareOneBefore: a webhook arriving once
+// an edit (disabling the offer, say) has returned must read the offer as
+// edited, not join a lookup that read it before the edit.
+func TestTokenLookupAfterAnEditDoesNotShareOneBefore(t *testing.T) {
+	var c tokenCache
+	started, release := make(chan struct{}), make(chan struct{})
+	before := make(chan OfferRecord, 1)
+	go func() {
+		r, _ := c.load(context.Background(), "tok", time.Now(), func() (OfferRecord, error) {
+			close(started)
+			<-release
+			var r OfferRecord
+			r.Enabled = true // as read before the edit
+			return r, nil
+		})
+		before <- r
+	}()
+	<-started
+	c.forget() // the edit disabling the offer has committed
+	// Bounded: joined to the lookup from before the edit, it would wait
+	// for that one, which waits for this test.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	r, err := c.load(ctx, "tok", time.Now(), func() (OfferRecord, error) {
+		return OfferRecord{}, nil // as read after the edit: disabled
+	})
+	if err != nil {
+		close(release)
+		t.Fatalf("a lookup started after the edit waited for one from before it: %v", err)
+	}
+	if r.Enabled {
+		t.Error("a lookup started after the edit answered the offer as it was before the edit")
+	}
+	close(release)
+	<-before
+	if r, ok := c.get("tok", time.Now()); ok && r.Enabled {
+		t.Error("the lookup from before the edit was cached over it")
+	}
+}
