@@ -314,8 +314,17 @@ func getJSON(url, token string, v any) error {
 }
 
 func postJSON(url, token string, body any, v any) error {
-	b, _ := jsonenc.Marshal(body)
-	req, _ := http.NewRequest("POST", url, bytes.NewReader(b))
+	return sendJSON("POST", url, token, body, v)
+}
+
+// sendJSON sends body as JSON with method and decodes the answer into v
+// unless v is nil.
+func sendJSON(method, url, token string, body any, v any) error {
+	b, err := jsonenc.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, _ := http.NewRequest(method, url, bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -327,9 +336,10 @@ func postJSON(url, token string, body any, v any) error {
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		out, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("POST %s: %d %s", url, resp.StatusCode, out)
+		return fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, out)
 	}
 	if v == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
 		return nil
 	}
 	return json.NewDecoder(resp.Body).Decode(v)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -419,29 +418,8 @@ func createOffers(fleet []instance, n int, url string, updateInterval int) ([]in
 // patchOffers applies the same change to every offer through the API.
 func patchOffers(fleet []instance, ids []int64, change map[string]any) error {
 	return parallel(len(ids), 16, func(i int) error {
-		return sendJSON("PATCH", fmt.Sprintf("%s/api/offers/%d", fleet[i%len(fleet)].base, ids[i]), benchToken, change)
+		return sendJSON("PATCH", fmt.Sprintf("%s/api/offers/%d", fleet[i%len(fleet)].base, ids[i]), benchToken, change, nil)
 	})
-}
-
-func sendJSON(method, url, token string, body any) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	req, _ := http.NewRequest(method, url, strings.NewReader(string(b)))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		out, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, out)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return nil
 }
 
 // quality is what the checks table says about one window.

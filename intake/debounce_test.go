@@ -3,7 +3,6 @@ package intake_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -11,33 +10,11 @@ import (
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/intake"
 	"github.com/urltracker/urltracker/internal/testutil"
-	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/store"
-	"github.com/urltracker/urltracker/tracer"
 )
 
-// openIntake opens databaseURL as one instance would: its own pool, job queue
-// (not started: these tests look at what intake schedules) and intake.
-func openIntake(t *testing.T, databaseURL string) (*intake.Intake, *store.DB) {
-	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, databaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	runner := &jobs.Runner{DB: db, Tracer: tracer.New(tracer.Config{})}
-	q, err := jobs.NewQueue(db, runner, jobs.Options{CheckConcurrency: 1, JobTimeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := intake.New(db, q, slog.New(slog.DiscardHandler), time.Now)
-	t.Cleanup(in.Close)
-	return in, db
-}
+// openIntake opens databaseURL as one instance would.
+var openIntake = intake.OpenTestIntake
 
 // TestIngestDebouncesAcrossInstances ingests the webhooks of three offers
 // through two instances at once, on either backend: per offer exactly one

@@ -2,15 +2,12 @@ package intake
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/urltracker/urltracker"
 	"github.com/urltracker/urltracker/internal/testutil"
-	"github.com/urltracker/urltracker/jobs"
 	"github.com/urltracker/urltracker/store"
-	"github.com/urltracker/urltracker/tracer"
 )
 
 // TestBatchLedByARedelivery writes one batch whose first webhook for an
@@ -22,20 +19,7 @@ func TestBatchLedByARedelivery(t *testing.T) {
 	for _, backend := range testutil.Backends {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			db, err := store.Open(ctx, testutil.DatabaseURL(t, backend))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if _, err := db.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			q, err := jobs.NewQueue(db, &jobs.Runner{DB: db, Tracer: tracer.New(tracer.Config{})}, jobs.Options{CheckConcurrency: 1, JobTimeout: time.Minute})
-			if err != nil {
-				t.Fatal(err)
-			}
-			in := New(db, q, slog.New(slog.DiscardHandler), time.Now)
-			t.Cleanup(in.Close)
+			in, db := OpenTestIntake(t, testutil.DatabaseURL(t, backend))
 			rec, err := db.CreateOffer(ctx, urltracker.Offer{Name: "led", URL: "https://offers.example.com/l", UpdateIntervalSeconds: 30 * 24 * 3600, Enabled: true})
 			if err != nil {
 				t.Fatal(err)
@@ -82,20 +66,7 @@ func TestBatchLedByARedelivery(t *testing.T) {
 // order, caught between its two clicks while A writes its batch.
 func TestInstancesNeverDeadlockOnRedeliveredClicks(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, testutil.DatabaseURL(t, "postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	q, err := jobs.NewQueue(db, &jobs.Runner{DB: db, Tracer: tracer.New(tracer.Config{})}, jobs.Options{CheckConcurrency: 1, JobTimeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := New(db, q, slog.New(slog.DiscardHandler), time.Now)
-	t.Cleanup(in.Close)
+	in, db := OpenTestIntake(t, testutil.DatabaseURL(t, "postgres"))
 	rec, err := db.CreateOffer(ctx, urltracker.Offer{Name: "redelivered", URL: "https://offers.example.com/r", UpdateIntervalSeconds: 60, Enabled: true})
 	if err != nil {
 		t.Fatal(err)

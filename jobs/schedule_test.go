@@ -31,20 +31,28 @@ type instance struct {
 	queue  *jobs.Queue
 }
 
+// openMigrated opens databaseURL, applies the migrations and closes it when
+// the test ends.
+func openMigrated(t *testing.T, databaseURL string) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // startInstance opens databaseURL as one instance would and works its jobs
 // until the test ends: checks, actions against the Trackier API wherever an
 // offer points, and the scheduler every 200 ms.
 func startInstance(t *testing.T, databaseURL string) *instance {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, databaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t, databaseURL)
 	logger := slog.New(slog.DiscardHandler)
 	trc := tracer.New(tracer.Config{Timeout: 5 * time.Second, HopTimeout: 2 * time.Second,
 		AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
@@ -287,14 +295,7 @@ func TestQueuedCheckIsNotQueuedAgain(t *testing.T) {
 	for _, backend := range testutil.Backends {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			db, err := store.Open(ctx, testutil.DatabaseURL(t, backend))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if _, err := db.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			db := openMigrated(t, testutil.DatabaseURL(t, backend))
 			// A queue that is never started: checks wait as behind a slow queue.
 			runner := &jobs.Runner{DB: db, Logger: slog.New(slog.DiscardHandler)}
 			q, err := jobs.NewQueue(db, runner, jobs.Options{CheckConcurrency: 1})
@@ -352,14 +353,7 @@ func TestPostponeKeepsEachOfferOnItsOwnPeriod(t *testing.T) {
 	for _, backend := range testutil.Backends {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			db, err := store.Open(ctx, testutil.DatabaseURL(t, backend))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if _, err := db.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			db := openMigrated(t, testutil.DatabaseURL(t, backend))
 			offer := func(name string) int64 {
 				o := urltracker.NewOffer()
 				o.Name, o.URL, o.UpdateIntervalSeconds, o.CheckEverySeconds = name, "http://127.0.0.1:9/", 60, 3600
@@ -371,7 +365,7 @@ func TestPostponeKeepsEachOfferOnItsOwnPeriod(t *testing.T) {
 			}
 			held, plain, checked := offer("held"), offer("plain"), offer("checked meanwhile")
 			now := time.Now()
-			err = db.InTx(ctx, func(tx *sql.Tx) error {
+			err := db.InTx(ctx, func(tx *sql.Tx) error {
 				h, err := db.HealthForUpdateTx(ctx, tx, held)
 				if err != nil {
 					return err
