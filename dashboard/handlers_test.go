@@ -544,10 +544,8 @@ func TestOverviewFigures(t *testing.T) {
 	}
 	err := e.DB.InTx(ctx, func(tx *sql.Tx) error {
 		ev := urltracker.Event{OfferID: rec.ID, ReceivedAt: time.Now(), ClickID: "c1", Payload: map[string]string{"click_id": "c1"}, Outcome: urltracker.OutcomeDebounced}
-		if _, _, err := e.DB.InsertEventTx(ctx, tx, ev); err != nil {
-			return err
-		}
-		return e.DB.CountWebhooksTx(ctx, tx, rec.ID, 1, ev.ReceivedAt)
+		_, err := e.DB.WriteEvents(ctx, tx, []store.NewEvent{{Event: ev}})
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)

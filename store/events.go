@@ -52,10 +52,8 @@ func (w *EventWriter) Insert(ctx context.Context, e urltracker.Event, payload []
 	if w.insert == nil {
 		return 0, false, errors.New("insert event: statement not prepared")
 	}
-	if payload == nil {
-		if payload, err = jsonenc.Marshal(e.Payload); err != nil {
-			return 0, false, fmt.Errorf("encode payload: %w", err)
-		}
+	if payload, err = payloadJSON(e, payload); err != nil {
+		return 0, false, err
 	}
 	args := []any{e.OfferID, micros(e.ReceivedAt), e.ClickID, e.CampaignID, string(payload), string(e.Outcome)}
 	if w.db.dialect == SQLite {
@@ -69,6 +67,18 @@ func (w *EventWriter) Insert(ctx context.Context, e urltracker.Event, payload []
 		return 0, false, fmt.Errorf("insert event for offer %d: %w", e.OfferID, err)
 	}
 	return id, false, nil
+}
+
+// payloadJSON is payload, or e.Payload encoded as JSON when payload is nil.
+func payloadJSON(e urltracker.Event, payload []byte) ([]byte, error) {
+	if payload != nil {
+		return payload, nil
+	}
+	b, err := jsonenc.Marshal(e.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("encode payload: %w", err)
+	}
+	return b, nil
 }
 
 // insertSQLite runs insertEventSQLiteSQL: no row changed is a duplicate,
@@ -186,12 +196,9 @@ func (db *DB) writeEventsPostgres(ctx context.Context, tx *sql.Tx, events []NewE
 	clickIDs, campaignIDs, payloads, outcomes := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, ne := range events {
 		e := ne.Event
-		payload := ne.Payload
-		if payload == nil {
-			var err error
-			if payload, err = jsonenc.Marshal(e.Payload); err != nil {
-				return nil, fmt.Errorf("encode payload: %w", err)
-			}
+		payload, err := payloadJSON(e, ne.Payload)
+		if err != nil {
+			return nil, err
 		}
 		offerIDs[i], received[i] = e.OfferID, micros(e.ReceivedAt)
 		clickIDs[i], campaignIDs[i], payloads[i], outcomes[i] = e.ClickID, e.CampaignID, string(payload), string(e.Outcome)
@@ -232,11 +239,6 @@ func (db *DB) SetEventOutcomeTx(ctx context.Context, tx *sql.Tx, id int64, outco
 // InsertEventTx stores one event inside tx; see EventWriter.Insert.
 func (db *DB) InsertEventTx(ctx context.Context, tx *sql.Tx, e urltracker.Event) (id int64, duplicate bool, err error) {
 	return db.EventWriter(ctx, tx).Insert(ctx, e, nil)
-}
-
-// CountWebhooksTx counts webhooks inside tx; see EventWriter.CountWebhooks.
-func (db *DB) CountWebhooksTx(ctx context.Context, tx *sql.Tx, offerID int64, n int, last time.Time) error {
-	return db.EventWriter(ctx, tx).CountWebhooks(ctx, offerID, n, last)
 }
 
 // EventByClick finds the stored event of a click, for answering duplicates.

@@ -17,20 +17,14 @@ import (
 // count in one transaction, and a redelivered click answered from the stored
 // event.
 func ingest(ctx context.Context, db *store.DB, e urltracker.Event) (store.IngestResult, error) {
-	var res store.IngestResult
-	err := db.InTx(ctx, func(tx *sql.Tx) error {
-		id, dup, err := db.InsertEventTx(ctx, tx, e)
-		if err != nil || dup {
-			res.Duplicate = dup
-			return err
-		}
-		res = store.IngestResult{EventID: id, Outcome: e.Outcome}
-		return db.CountWebhooksTx(ctx, tx, e.OfferID, 1, e.ReceivedAt)
-	})
-	if err == nil && res.Duplicate {
+	ids, err := db.WriteEvents(ctx, nil, []store.NewEvent{{Event: e}})
+	if err != nil {
+		return store.IngestResult{}, err
+	}
+	if ids[0] == 0 {
 		return db.EventByClick(ctx, e.OfferID, e.ClickID)
 	}
-	return res, err
+	return store.IngestResult{EventID: ids[0], Outcome: e.Outcome}, nil
 }
 
 func TestIngestEvent(t *testing.T) {
@@ -104,10 +98,7 @@ func TestIngestRollsBack(t *testing.T) {
 
 		boom := errors.New("queue unavailable")
 		err := db.InTx(ctx, func(tx *sql.Tx) error {
-			if _, _, err := db.InsertEventTx(ctx, tx, e); err != nil {
-				return err
-			}
-			if err := db.CountWebhooksTx(ctx, tx, offer.ID, 1, e.ReceivedAt); err != nil {
+			if _, err := db.WriteEvents(ctx, tx, []store.NewEvent{{Event: e}}); err != nil {
 				return err
 			}
 			return boom
