@@ -181,7 +181,13 @@ func NewQueue(db *store.DB, runner *Runner, opts Options) (*Queue, error) {
 	river.AddWorker(workers, &scheduleWorker{q: q, logger: logger})
 	periodic := []*river.PeriodicJob{scheduleJob(every)}
 	if opts.Retention.MaxAge > 0 {
-		river.AddWorker(workers, &retentionWorker{db: db, policy: opts.Retention, metrics: opts.Metrics, logger: logger})
+		// Its summary line is urltracker's own, like "check done", not one
+		// of the job queue's routine lines (component river, DEBUG).
+		rlog := runner.Logger
+		if rlog == nil {
+			rlog = logger
+		}
+		river.AddWorker(workers, &retentionWorker{db: db, policy: opts.Retention, metrics: opts.Metrics, logger: rlog})
 		periodic = append(periodic, retentionJob())
 	}
 	client, err := river.NewClient(db.RiverDriver(), &river.Config{
